@@ -1,0 +1,158 @@
+"""``lifeline`` — the command line.
+
+Exit codes: 0 all well, 1 something is down or failed, 2 bad usage or bad configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError, StoreError
+from monitor.http import HttpFetcher
+from monitor.model import CheckResult, Status, worst
+from monitor.probes import plan_probes, run_group
+from monitor.store import DEFAULT_URL, Store, redact
+
+EXIT_OK, EXIT_DOWN, EXIT_USAGE = 0, 1, 2
+
+log = logging.getLogger("lifeline")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lifeline", description="Service status monitor and outage alerting for schools."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-c", "--config", required=True, help="the YAML configuration file")
+
+    run = sub.add_parser("run", help="run the monitoring daemon")
+    with_config(run)
+    run.add_argument("--db", help=f"database URL (default: $LIFELINE_DB or {DEFAULT_URL})")
+
+    check = sub.add_parser("check", help="check every service once and print its status")
+    with_config(check)
+    check.add_argument("--format", choices=["table", "json"], default="table")
+
+    validate = sub.add_parser("validate", help="validate the configuration and exit")
+    with_config(validate)
+
+    demo = sub.add_parser("demo", help="run a scripted outage against local simulated providers")
+    demo.add_argument("--speed", type=float, default=1.0, help="run the script N times faster")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return int(exc.code or 0)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("apscheduler", "httpx", "aiosqlite", "mail.log"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        if args.command == "demo":
+            from monitor.demo import run_demo
+
+            return asyncio.run(run_demo(speed=args.speed))
+        config = load_config(args.config)
+        if args.command == "validate":
+            print(f"{args.config}: OK — {len(config.services)} service(s), "
+                  f"{sum(len(s.checks) for s in config.services)} check(s), {len(config.contacts)} contact(s)")
+            return EXIT_OK
+        if args.command == "check":
+            return asyncio.run(check_once(config, args.format))
+        return asyncio.run(run_daemon(config, args.db or os.environ.get("LIFELINE_DB") or DEFAULT_URL))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found.", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as exc:
+        print(f"lifeline: {exc}", file=sys.stderr)
+        return EXIT_DOWN
+    except KeyboardInterrupt:
+        return 130
+
+
+async def run_daemon(config: Config, db_url: str) -> int:
+    from monitor.daemon import Daemon
+
+    store = await Store.open(db_url)
+    log.info("store: %s", redact(db_url))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = 0
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        if signals > 1:
+            log.warning("second signal: exiting now")
+            os._exit(EXIT_DOWN)
+        log.info("signal received: stopping (again to force)")
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        await Daemon(config, store).run(stop)
+    finally:
+        await store.close()
+    return EXIT_OK
+
+
+async def check_once(config: Config, fmt: str) -> int:
+    """Run every probe once, print each service's status; 1 if a critical service isn't up."""
+    async with HttpFetcher(max_connections=config.defaults.concurrency) as fetcher:
+        batches = await asyncio.gather(
+            *(run_group(g, fetcher, lambda: datetime.now(UTC)) for g in plan_probes(config))
+        )
+    by_service: dict[str, list[CheckResult]] = {}
+    for batch in batches:
+        for service_id, result in batch:
+            by_service.setdefault(service_id, []).append(result)
+    rows = []
+    for service in config.services:
+        results = sorted(by_service.get(service.id, []), key=lambda r: r.check_id)
+        rows.append((service, worst(r.status for r in results), results))
+    if fmt == "json":
+        print(json.dumps([
+            {
+                "service": s.id,
+                "name": s.name,
+                "site": s.site,
+                "criticality": s.criticality,
+                "status": status.value,
+                "checks": [
+                    {"check": r.check_id, "status": r.status.value, "summary": r.summary, "latency": r.latency}
+                    for r in results
+                ],
+            }
+            for s, status, results in rows
+        ], indent=2))
+    else:
+        width = max(len(s.name) for s, _, _ in rows)
+        for s, status, results in rows:
+            print(f"{s.name:<{width}}  {status.label:<17}  {s.criticality:<8}  "
+                  + "; ".join(r.summary for r in results if r.status is not Status.UP or len(results) == 1)
+                  if any(r.status is not Status.UP for r in results) else
+                  f"{s.name:<{width}}  {status.label:<17}  {s.criticality:<8}")
+    bad = [s for s, status, _ in rows if s.criticality == "critical" and status is not Status.UP]
+    return EXIT_DOWN if bad else EXIT_OK

@@ -1,0 +1,325 @@
+"""The configuration model: one YAML file describes the whole estate.
+
+``load_config(path)`` reads, interpolates ``${VAR}``s, validates with pydantic, checks every
+cross-reference (sites, contacts, ``depends_on``, ``notify``) and rejects ``depends_on`` cycles.
+Every problem is reported at once as ``file:line: field.path: message`` in a ConfigError.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from checks import AnyCheck
+from monitor.durations import Duration
+from monitor.errors import ConfigError
+from monitor.yamlsource import Path as DataPath
+from monitor.yamlsource import SourceMap, format_path, load_yaml
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
+Criticality = Literal["critical", "high", "normal", "low"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _read_secret_file(path: Path | None) -> SecretStr | None:
+    if path is None:
+        return None
+    try:
+        return SecretStr(path.read_text(encoding="utf-8").rstrip("\r\n"))
+    except OSError as exc:
+        raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from None
+
+
+class Organisation(Model):
+    name: str
+    timezone: str = "Europe/London"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/London)") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Smtp(Model):
+    """Outgoing mail. ``starttls`` upgrades a plain connection; ``tls`` is implicit TLS (465)."""
+
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    tls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    from_: str = Field(alias="from")
+    timeout: Duration = timedelta(seconds=30)
+
+    @model_validator(mode="after")
+    def _password(self) -> Smtp:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give password or password_file, not both")
+        if self.tls and self.starttls and "starttls" in self.model_fields_set:
+            raise ValueError("tls (implicit TLS) and starttls cannot both be true")
+        return self
+
+    @property
+    def use_starttls(self) -> bool:
+        """STARTTLS unless implicit TLS was chosen (``tls: true`` alone turns it off)."""
+        return self.starttls and not self.tls
+
+    def secret(self) -> str | None:
+        """The password, read from ``password_file`` when that is how it is given."""
+        value = self.password or _read_secret_file(self.password_file)
+        return value.get_secret_value() if value else None
+
+
+class Defaults(Model):
+    interval: Duration = timedelta(seconds=60)
+    timeout: Duration = timedelta(seconds=10)
+    failures_before_alert: int = Field(2, ge=1, le=100)
+    successes_before_recovery: int = Field(2, ge=1, le=100)
+    jitter: Duration = timedelta(seconds=5)  # random delay added to each run, spreading load
+    concurrency: int = Field(100, ge=1, le=10_000)  # probes in flight at once
+    retention: Duration = timedelta(days=90)  # how long raw check results are kept
+    retry_initial: Duration = timedelta(seconds=30)  # first outbox retry after a failed send
+    retry_max: Duration = timedelta(minutes=15)
+
+    @field_validator("interval", "timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() <= 0:
+            raise ValueError("must be more than 0s")
+        return value
+
+
+class Site(Model):
+    id: Id
+    name: str
+    address: str | None = None
+
+
+class Contact(Model):
+    id: Id
+    name: str
+    role: str = ""
+    site: Id | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and ("@" not in value or " " in value.strip()):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
+
+class Support(Model):
+    email: str | None = None
+    phone: str | None = None
+    url: str | None = None
+
+
+class Provider(Model):
+    name: str
+    status_page: str | None = None
+    support: Support | None = None
+
+
+class Service(Model):
+    id: Id
+    name: str
+    site: Id | None = None
+    criticality: Criticality = "normal"
+    functions: list[str] = []
+    depends_on: list[Id] = []
+    sla: float | None = Field(None, ge=0, le=100)
+    max_tolerable_outage: Duration | None = None
+    fallback: str = ""
+    provider: Provider | None = None
+    notify: list[Id] = []
+    checks: list[AnyCheck] = Field(min_length=1)
+
+
+class Config(Model):
+    organisation: Organisation
+    smtp: Smtp | None = None
+    defaults: Defaults = Defaults()
+    sites: list[Site] = []
+    contacts: list[Contact] = []
+    services: list[Service] = Field(min_length=1)
+
+    def service(self, service_id: str) -> Service:
+        return self._services[service_id]
+
+    def contact(self, contact_id: str) -> Contact:
+        return self._contacts[contact_id]
+
+    def site(self, site_id: str | None) -> Site | None:
+        return self._sites.get(site_id) if site_id else None
+
+    @cached_property
+    def _services(self) -> dict[str, Service]:
+        return {s.id: s for s in self.services}
+
+    @cached_property
+    def _contacts(self) -> dict[str, Contact]:
+        return {c.id: c for c in self.contacts}
+
+    @cached_property
+    def _sites(self) -> dict[str, Site]:
+        return {s.id: s for s in self.sites}
+
+    def check_interval(self, check: AnyCheck) -> timedelta:
+        return check.interval or self.defaults.interval
+
+    def check_timeout(self, check: AnyCheck) -> timedelta:
+        return check.timeout or self.defaults.timeout
+
+
+def check_id(service_id: str, index: int) -> str:
+    """Stable id of a service's ``index``-th check (its position in the YAML list)."""
+    return f"{service_id}#{index}"
+
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate ``path``. Raises ConfigError with every problem found."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not a UTF-8 text file"]) from None
+    return parse_config(text, str(path), os.environ if env is None else env)
+
+
+def parse_config(text: str, filename: str, env: Mapping[str, str]) -> Config:
+    """Validate YAML ``text``; ``filename`` is only used in error messages."""
+    data, source = load_yaml(text, filename, env)
+    if not isinstance(data, dict):
+        raise ConfigError([f"{filename}:1: the file must be a mapping of sections (organisation:, services: …)"])
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_pydantic_problems(exc, data, source)) from None
+    problems = [f"{source.where(p)}: {format_path(p)}: {msg}" for p, msg in _reference_problems(config)]
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _pydantic_problems(exc: ValidationError, data: Any, source: SourceMap) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        path = _data_path(error["loc"], data)
+        message = error["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; see the README's configuration reference)"
+        elif error["type"] == "union_tag_invalid":
+            message = f"unknown check type {error['input'].get('type')!r}" if isinstance(
+                error.get("input"), dict
+            ) else message
+        problems.append(f"{source.where(path)}: {format_path(path)}: {message}")
+    return problems
+
+
+def _data_path(loc: tuple[int | str, ...], data: Any) -> DataPath:
+    """Map a pydantic error location onto the YAML data, dropping union tags it inserts."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, dict) and node.get("type") == part:
+            continue  # the discriminator value pydantic adds to the location
+        else:
+            path.append(part)
+            node = None
+    return tuple(path)
+
+
+def _reference_problems(config: Config) -> Iterator[tuple[DataPath, str]]:
+    site_ids = {s.id for s in config.sites}
+    contact_ids = {c.id for c in config.contacts}
+    service_ids = {s.id for s in config.services}
+    for kind, items in (("site", config.sites), ("contact", config.contacts), ("service", config.services)):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                yield (f"{kind}s", i, "id"), f"duplicate {kind} id {item.id!r}"
+            seen.add(item.id)
+    for i, contact in enumerate(config.contacts):
+        if contact.site is not None and contact.site not in site_ids:
+            yield ("contacts", i, "site"), f"unknown site {contact.site!r}"
+    for i, service in enumerate(config.services):
+        if service.site is not None and service.site not in site_ids:
+            yield ("services", i, "site"), f"unknown site {service.site!r}"
+        for j, dep in enumerate(service.depends_on):
+            if dep not in service_ids:
+                yield ("services", i, "depends_on", j), f"unknown service {dep!r}"
+            elif dep == service.id:
+                yield ("services", i, "depends_on", j), "a service cannot depend on itself"
+        for j, who in enumerate(service.notify):
+            if who not in contact_ids:
+                yield ("services", i, "notify", j), f"unknown contact {who!r}"
+            elif config.contact(who).email is None and config.smtp is not None:
+                yield ("services", i, "notify", j), f"contact {who!r} has no email address"
+    if config.smtp is None and any(s.notify for s in config.services):
+        yield ("smtp",), "an smtp: section is needed to email the contacts in notify:"
+    for cycle in _cycles({s.id: [d for d in s.depends_on if d in service_ids and d != s.id] for s in config.services}):
+        index = next(i for i, s in enumerate(config.services) if s.id == cycle[0])
+        yield ("services", index, "depends_on"), "dependency cycle: " + " -> ".join([*cycle, cycle[0]])
+
+
+def _cycles(graph: dict[str, list[str]]) -> Iterator[list[str]]:
+    """Each cycle of the dependency graph once (depth-first, three colours)."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> Iterator[list[str]]:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph[node]:
+            if state.get(nxt) == 1:
+                yield stack[stack.index(nxt) :]
+            elif nxt not in state:
+                yield from visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            yield from visit(node)

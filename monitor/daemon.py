@@ -1,0 +1,169 @@
+"""The daemon's lifecycle: start-up, the scheduled probes, and a graceful shutdown.
+
+Start-up opens the store and resumes open incidents; APScheduler (AsyncIOScheduler) runs one
+job per distinct probe with jitter, ``max_instances=1`` and a global concurrency limit; the
+outbox loop delivers notifications. Shutdown stops taking work, gives in-flight probes a
+bounded grace period, cancels the rest, and closes the store last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config import Config
+from monitor.engine import Monitor
+from monitor.http import HttpFetcher
+from monitor.outbox import Outbox, Sender
+from monitor.probes import ProbeGroup, plan_probes, run_group
+from monitor.store import Notification, Store
+from notifiers import email
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SchedulerStats:
+    """Counters for the benchmark and the logs: probes run and how late they started."""
+
+    probes: int = 0
+    results: int = 0
+    lateness: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+
+
+def email_sender(config: Config) -> Sender:
+    async def send(n: Notification) -> None:
+        assert config.smtp is not None
+        await email.send(n.message, [n.recipient], config.smtp)
+
+    return send
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        senders: dict[str, Sender] | None = None,
+        fetcher: HttpFetcher | None = None,
+        grace: float = 10.0,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.stats = SchedulerStats()
+        if senders is None:
+            senders = {"email": email_sender(config)} if config.smtp else {}
+        contacts = {c.id: c for c in config.contacts}
+
+        def describe(n: Notification) -> str:
+            contact = contacts.get(n.contact_id or "")
+            return f"{contact.name} <{n.recipient}>" if contact else n.recipient
+
+        self.outbox = Outbox(
+            store,
+            senders,
+            clock,
+            retry_initial=config.defaults.retry_initial,
+            retry_max=config.defaults.retry_max,
+            describe=describe,
+        )
+        self.monitor = Monitor(config, store, self.outbox, clock)
+        self.groups = plan_probes(config)
+        self._fetcher = fetcher
+        self._grace = grace
+        self._limit = asyncio.Semaphore(config.defaults.concurrency)
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._scheduled_at: dict[str, datetime] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then shut down gracefully."""
+        await self.monitor.resume()
+        fetcher = self._fetcher or HttpFetcher(max_connections=self.config.defaults.concurrency)
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
+        now = self.clock()
+        jitter = self.config.defaults.jitter.total_seconds()
+        for index, group in enumerate(self.groups):
+            # Spread first runs over the interval so a thousand checks don't start at once.
+            first = now + timedelta(seconds=random.uniform(0, min(group.interval, jitter or group.interval)))
+            scheduler.add_job(
+                self._job,
+                IntervalTrigger(seconds=group.interval, jitter=min(jitter, group.interval / 2) or None, timezone=UTC),
+                args=[f"probe-{index}", group, fetcher],
+                id=f"probe-{index}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, int(group.interval)),
+                next_run_time=first,
+            )
+        scheduler.add_job(self._purge, IntervalTrigger(hours=1, timezone=UTC), id="purge", next_run_time=now)
+        outbox_task = asyncio.create_task(self.outbox.run(stop), name="outbox")
+        scheduler.start()
+        log.info("monitoring %d service(s) with %d probe(s)", len(self.config.services), len(self.groups))
+        try:
+            await stop.wait()
+        finally:
+            log.info("shutting down")
+            scheduler.shutdown(wait=False)
+            await self._drain()
+            stop.set()
+            await outbox_task
+            if self._fetcher is None:
+                await fetcher.aclose()
+
+    async def _drain(self) -> None:
+        if not self._in_flight:
+            return
+        done, pending = await asyncio.wait(self._in_flight, timeout=self._grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+            log.warning("cancelled %d probe(s) still running after %gs", len(pending), self._grace)
+
+    def _on_submitted(self, event: JobSubmissionEvent) -> None:
+        if event.scheduled_run_times:
+            self._scheduled_at[event.job_id] = event.scheduled_run_times[-1]
+
+    async def _job(self, job_id: str, group: ProbeGroup, fetcher: HttpFetcher) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            async with self._limit:
+                scheduled = self._scheduled_at.pop(job_id, None)
+                if scheduled is not None:
+                    self.stats.lateness.append((self.clock() - scheduled).total_seconds())
+                results = await run_group(group, fetcher, self.clock)
+            self.stats.probes += 1
+            self.stats.results += len(results)
+            await self.monitor.handle(results)
+        except Exception:  # one failing probe must never stop the daemon
+            log.exception("probe %s failed", group.probe.url)
+        finally:
+            self._in_flight.discard(task)
+
+    async def _purge(self) -> None:
+        try:
+            removed = await self.store.purge_results(self.clock() - self.config.defaults.retention)
+            if removed:
+                log.info("purged %d check result(s) older than the retention period", removed)
+        except Exception:
+            log.exception("purging old check results failed")

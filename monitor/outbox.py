@@ -1,0 +1,113 @@
+"""The outbox dispatcher: delivers stored notifications, retrying with backoff.
+
+Notifications are written to the store (``Store.commit_transition``/``enqueue``) before any
+attempt. The dispatcher sends what is due, marks it sent, and on a temporary failure
+(``NotifierError(permanent=False)``: SMTP server down, timeout) schedules the next attempt
+with exponential backoff. A permanent failure (address refused, bad credentials) is marked
+failed and written on the incident's timeline. A crash between sending and marking re-sends
+that one message at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+
+from monitor.errors import NotifierError
+from monitor.model import EventKind, IncidentEvent
+from monitor.store import Notification, Store
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[Notification], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+
+def backoff(attempts: int, initial: timedelta, maximum: timedelta) -> timedelta:
+    """Delay before the next try after ``attempts`` failed ones (1 → initial, doubling, capped)."""
+    return min(maximum, initial * (2 ** max(0, attempts - 1)))
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        senders: Mapping[str, Sender],
+        clock: Clock,
+        *,
+        retry_initial: timedelta,
+        retry_max: timedelta,
+        describe: Callable[[Notification], str] = lambda n: n.recipient,
+    ) -> None:
+        self._store = store
+        self._senders = senders
+        self._clock = clock
+        self._retry_initial = retry_initial
+        self._retry_max = retry_max
+        self._describe = describe
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask the running loop to look for due notifications now."""
+        self._wake.set()
+
+    async def dispatch_due(self) -> int:
+        """Attempt every notification due now once; return how many were delivered."""
+        delivered = 0
+        for notification in await self._store.due_notifications(self._clock(), limit=200):
+            if await self._attempt(notification):
+                delivered += 1
+        return delivered
+
+    async def _attempt(self, n: Notification) -> bool:
+        assert n.id is not None
+        sender = self._senders.get(n.channel)
+        try:
+            if sender is None:
+                raise NotifierError(f"no channel named {n.channel!r} is configured", permanent=True)
+            await sender(n)
+        except NotifierError as exc:
+            now = self._clock()
+            if exc.permanent:
+                log.error("delivery to %s failed permanently: %s", self._describe(n), exc.reason)
+                await self._store.mark_failed(n.id, exc.reason)
+                await self._event(n, now, EventKind.DELIVERY_FAILED, f"Could not {n.channel} {self._describe(n)}: {exc.reason}")
+            else:
+                delay = backoff(n.attempts + 1, self._retry_initial, self._retry_max)
+                log.warning(
+                    "delivery to %s failed (attempt %d), retrying in %ss: %s",
+                    self._describe(n), n.attempts + 1, int(delay.total_seconds()), exc.reason,
+                )
+                await self._store.mark_retry(n.id, exc.reason, now + delay)
+            return False
+        now = self._clock()
+        await self._store.mark_sent(n.id, now)
+        log.info("sent %s %s to %s", n.kind, n.channel, self._describe(n))
+        await self._event(n, now, EventKind.NOTIFIED, f"{n.kind.upper()} sent by {n.channel} to {self._describe(n)}")
+        return True
+
+    async def _event(self, n: Notification, at: datetime, kind: EventKind, text: str) -> None:
+        if n.incident_id is not None:
+            await self._store.add_event(n.incident_id, IncidentEvent(at, kind, text))
+
+    async def run(self, stop: asyncio.Event, idle: timedelta = timedelta(seconds=30)) -> None:
+        """Deliver until ``stop`` is set: on wake-ups, when a retry falls due, or every ``idle``."""
+        while not stop.is_set():
+            self._wake.clear()  # before dispatching, so a wake-up during it is not lost
+            try:
+                await self.dispatch_due()
+                next_due = await self._store.next_due()
+            except Exception:  # the loop must outlive a bad moment of the database
+                log.exception("outbox dispatch failed; will try again")
+                next_due = None
+            wait = idle.total_seconds()
+            if next_due is not None:
+                wait = max(0.0, min(wait, (next_due - self._clock()).total_seconds()))
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()

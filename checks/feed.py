@@ -213,7 +213,8 @@ def _read_entry(raw: Mapping[str, Any]) -> _Entry:
         when=_struct_to_utc(_raw(raw, "updated_parsed"))
         or _struct_to_utc(_raw(raw, "published_parsed")),
         label=label,
-        update=update,
+        # Without a label trail the whole description is the news.
+        update=update if label is not None else _html_to_text(markup),
         is_maintenance=is_maintenance,
         maintenance_end=end,
     )

@@ -36,9 +36,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from checks.base import CheckSpec
 from checks.http import (
@@ -81,7 +81,7 @@ class Spec(CheckSpec):
     type: Literal["statuspage"]
     url: WebUrl
     """The page's ``/api/v2/summary.json`` URL."""
-    components: list[str] = []
+    components: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] = []
     """Component ids or names (case-insensitive); a group selects its children. Empty: the
     whole page."""
 
@@ -205,6 +205,7 @@ class _Part:
 
     status: Status
     note: str = ""
+    lead: bool = False  # the page's own headline, shown first
 
 
 def _judge(
@@ -259,7 +260,7 @@ def _whole_page(page_status: _PageStatus, components: Sequence[_Component]) -> l
         parts = [_Part(Status.UNKNOWN, f"unrecognised page indicator {_q(indicator, 40)}")]
     else:
         description = page_status.description or indicator
-        parts = [_Part(mapped, f"Statuspage: {_q(description)}")]
+        parts = [_Part(mapped, f"Statuspage: {_q(description)}", lead=True)]
     return parts + [_component_part(c) for c in components if not c.group]
 
 
@@ -320,7 +321,7 @@ def _combine(statuses: Sequence[Status]) -> Status:
 def _notes(parts: Sequence[_Part], status: Status) -> str:
     # Worst first, so a long list still shows what matters; the page description leads.
     relevant = [p for p in parts if p.note and (p.status is not Status.UP or not status.is_problem)]
-    ranked = sorted(relevant, key=lambda p: (not p.note.startswith("Statuspage:"), -_rank(p)))
+    ranked = sorted(relevant, key=lambda p: (not p.lead, -_rank(p)))
     notes = [p.note for p in ranked]
     if not notes:
         return ""

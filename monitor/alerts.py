@@ -24,7 +24,9 @@ def notification_key(incident_id: str, kind: str, contact_id: str, channel: str)
     return f"{incident_id}/{kind}/{contact_id}/{channel}"
 
 
-def plan(config: Config, change: Change, told: Sequence[Notification], now: datetime) -> list[Notification]:
+def plan(
+    config: Config, change: Change, told: Sequence[Notification], now: datetime
+) -> list[Notification]:
     """Notifications for ``change``; ``told`` is what the incident has sent so far."""
     incident = change.incident
     if incident is None or not (change.opened or change.resolved):
@@ -54,7 +56,9 @@ def plan(config: Config, change: Change, told: Sequence[Notification], now: date
     return [_email(incident.id, kind, c, message, now) for c in recipients]
 
 
-def _email(incident_id: str, kind: str, contact: Contact, message: Message, now: datetime) -> Notification:
+def _email(
+    incident_id: str, kind: str, contact: Contact, message: Message, now: datetime
+) -> Notification:
     assert contact.email is not None
     return Notification(
         key=notification_key(incident_id, kind, contact.id, EMAIL),

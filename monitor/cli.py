@@ -73,12 +73,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_demo(speed=args.speed))
         config = load_config(args.config)
         if args.command == "validate":
-            print(f"{args.config}: OK — {len(config.services)} service(s), "
-                  f"{sum(len(s.checks) for s in config.services)} check(s), {len(config.contacts)} contact(s)")
+            print(
+                f"{args.config}: OK — {len(config.services)} service(s), "
+                f"{sum(len(s.checks) for s in config.services)} check(s), "
+                f"{len(config.contacts)} contact(s)"
+            )
             return EXIT_OK
         if args.command == "check":
             return asyncio.run(check_once(config, args.format))
-        return asyncio.run(run_daemon(config, args.db or os.environ.get("LIFELINE_DB") or DEFAULT_URL))
+        return asyncio.run(
+            run_daemon(config, args.db or os.environ.get("LIFELINE_DB") or DEFAULT_URL)
+        )
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -133,26 +138,40 @@ async def check_once(config: Config, fmt: str) -> int:
         results = sorted(by_service.get(service.id, []), key=lambda r: r.check_id)
         rows.append((service, worst(r.status for r in results), results))
     if fmt == "json":
-        print(json.dumps([
-            {
-                "service": s.id,
-                "name": s.name,
-                "site": s.site,
-                "criticality": s.criticality,
-                "status": status.value,
-                "checks": [
-                    {"check": r.check_id, "status": r.status.value, "summary": r.summary, "latency": r.latency}
-                    for r in results
+        print(
+            json.dumps(
+                [
+                    {
+                        "service": s.id,
+                        "name": s.name,
+                        "site": s.site,
+                        "criticality": s.criticality,
+                        "status": status.value,
+                        "checks": [
+                            {
+                                "check": r.check_id,
+                                "status": r.status.value,
+                                "summary": r.summary,
+                                "latency": r.latency,
+                            }
+                            for r in results
+                        ],
+                    }
+                    for s, status, results in rows
                 ],
-            }
-            for s, status, results in rows
-        ], indent=2))
+                indent=2,
+            )
+        )
     else:
         width = max(len(s.name) for s, _, _ in rows)
         for s, status, results in rows:
-            print(f"{s.name:<{width}}  {status.label:<17}  {s.criticality:<8}  "
-                  + "; ".join(r.summary for r in results if r.status is not Status.UP or len(results) == 1)
-                  if any(r.status is not Status.UP for r in results) else
-                  f"{s.name:<{width}}  {status.label:<17}  {s.criticality:<8}")
+            print(
+                f"{s.name:<{width}}  {status.label:<17}  {s.criticality:<8}  "
+                + "; ".join(
+                    r.summary for r in results if r.status is not Status.UP or len(results) == 1
+                )
+                if any(r.status is not Status.UP for r in results)
+                else f"{s.name:<{width}}  {status.label:<17}  {s.criticality:<8}"
+            )
     bad = [s for s, status, _ in rows if s.criticality == "critical" and status is not Status.UP]
     return EXIT_DOWN if bad else EXIT_OK

@@ -8,6 +8,7 @@ Every problem is reported at once as ``file:line: field.path: message`` in a Con
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from functools import cached_property
@@ -84,6 +85,8 @@ class Smtp(Model):
     def _password(self) -> Smtp:
         if self.password is not None and self.password_file is not None:
             raise ValueError("give password or password_file, not both")
+        if (self.password is not None or self.password_file is not None) and not self.username:
+            raise ValueError("a password needs a username (AUTH is used only with a username)")
         if self.tls and self.starttls and "starttls" in self.model_fields_set:
             raise ValueError("tls (implicit TLS) and starttls cannot both be true")
         return self
@@ -104,7 +107,9 @@ class Defaults(Model):
     timeout: Duration = timedelta(seconds=10)
     failures_before_alert: int = Field(2, ge=1, le=100)
     successes_before_recovery: int = Field(2, ge=1, le=100)
-    jitter: Duration = timedelta(seconds=5)  # random delay added to each run, spreading load
+    # First runs are spread at random over this window (default: each probe's interval), so
+    # probes keep an even load instead of all firing together; later runs keep their phase.
+    spread: Duration | None = None
     concurrency: int = Field(100, ge=1, le=10_000)  # probes in flight at once
     retention: Duration = timedelta(days=90)  # how long raw check results are kept
     retry_initial: Duration = timedelta(seconds=30)  # first outbox retry after a failed send
@@ -124,6 +129,10 @@ class Site(Model):
     address: str | None = None
 
 
+# One plain address: no display name, spaces, control characters or header syntax.
+_EMAIL = re.compile(r"[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[^@\s<>,;:\"()\[\]\\]+")
+
+
 class Contact(Model):
     id: Id
     name: str
@@ -135,7 +144,7 @@ class Contact(Model):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and ("@" not in value or " " in value.strip()):
+        if value is not None and not _EMAIL.fullmatch(value):
             raise ValueError(f"{value!r} is not an email address")
         return value
 
@@ -224,12 +233,16 @@ def parse_config(text: str, filename: str, env: Mapping[str, str]) -> Config:
     """Validate YAML ``text``; ``filename`` is only used in error messages."""
     data, source = load_yaml(text, filename, env)
     if not isinstance(data, dict):
-        raise ConfigError([f"{filename}:1: the file must be a mapping of sections (organisation:, services: …)"])
+        raise ConfigError(
+            [f"{filename}:1: the file must be a mapping of sections (organisation:, services: …)"]
+        )
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_pydantic_problems(exc, data, source)) from None
-    problems = [f"{source.where(p)}: {format_path(p)}: {msg}" for p, msg in _reference_problems(config)]
+    problems = [
+        f"{source.where(p)}: {format_path(p)}: {msg}" for p, msg in _reference_problems(config)
+    ]
     if problems:
         raise ConfigError(problems)
     return config
@@ -245,9 +258,11 @@ def _pydantic_problems(exc: ValidationError, data: Any, source: SourceMap) -> li
         if error["type"] == "extra_forbidden":
             message = "unknown field (check the spelling; see the README's configuration reference)"
         elif error["type"] == "union_tag_invalid":
-            message = f"unknown check type {error['input'].get('type')!r}" if isinstance(
-                error.get("input"), dict
-            ) else message
+            message = (
+                f"unknown check type {error['input'].get('type')!r}"
+                if isinstance(error.get("input"), dict)
+                else message
+            )
         problems.append(f"{source.where(path)}: {format_path(path)}: {message}")
     return problems
 
@@ -275,12 +290,16 @@ def _reference_problems(config: Config) -> Iterator[tuple[DataPath, str]]:
     site_ids = {s.id for s in config.sites}
     contact_ids = {c.id for c in config.contacts}
     service_ids = {s.id for s in config.services}
-    for kind, items in (("site", config.sites), ("contact", config.contacts), ("service", config.services)):
+    for kind, ids in (
+        ("site", [s.id for s in config.sites]),
+        ("contact", [c.id for c in config.contacts]),
+        ("service", [s.id for s in config.services]),
+    ):
         seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item.id in seen:
-                yield (f"{kind}s", i, "id"), f"duplicate {kind} id {item.id!r}"
-            seen.add(item.id)
+        for i, item_id in enumerate(ids):
+            if item_id in seen:
+                yield (f"{kind}s", i, "id"), f"duplicate {kind} id {item_id!r}"
+            seen.add(item_id)
     for i, contact in enumerate(config.contacts):
         if contact.site is not None and contact.site not in site_ids:
             yield ("contacts", i, "site"), f"unknown site {contact.site!r}"
@@ -299,9 +318,14 @@ def _reference_problems(config: Config) -> Iterator[tuple[DataPath, str]]:
                 yield ("services", i, "notify", j), f"contact {who!r} has no email address"
     if config.smtp is None and any(s.notify for s in config.services):
         yield ("smtp",), "an smtp: section is needed to email the contacts in notify:"
-    for cycle in _cycles({s.id: [d for d in s.depends_on if d in service_ids and d != s.id] for s in config.services}):
+    for cycle in _cycles(
+        {s.id: [d for d in s.depends_on if d in service_ids and d != s.id] for s in config.services}
+    ):
         index = next(i for i, s in enumerate(config.services) if s.id == cycle[0])
-        yield ("services", index, "depends_on"), "dependency cycle: " + " -> ".join([*cycle, cycle[0]])
+        yield (
+            ("services", index, "depends_on"),
+            "dependency cycle: " + " -> ".join([*cycle, cycle[0]]),
+        )
 
 
 def _cycles(graph: dict[str, list[str]]) -> Iterator[list[str]]:

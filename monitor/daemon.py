@@ -1,7 +1,8 @@
 """The daemon's lifecycle: start-up, the scheduled probes, and a graceful shutdown.
 
 Start-up opens the store and resumes open incidents; APScheduler (AsyncIOScheduler) runs one
-job per distinct probe with jitter, ``max_instances=1`` and a global concurrency limit; the
+job per distinct probe, each at a random phase (``spread``), ``max_instances=1`` and a global
+concurrency limit; the
 outbox loop delivers notifications. Shutdown stops taking work, gives in-flight probes a
 bounded grace period, cancels the rest, and closes the store last.
 """
@@ -91,6 +92,7 @@ class Daemon:
         self._limit = asyncio.Semaphore(config.defaults.concurrency)
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._scheduled_at: dict[str, datetime] = {}
+        self._stopping = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down gracefully."""
@@ -99,13 +101,16 @@ class Daemon:
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         now = self.clock()
-        jitter = self.config.defaults.jitter.total_seconds()
+        spread = self.config.defaults.spread
         for index, group in enumerate(self.groups):
-            # Spread first runs over the interval so a thousand checks don't start at once.
-            first = now + timedelta(seconds=random.uniform(0, min(group.interval, jitter or group.interval)))
+            # Spread first runs so a thousand probes don't fire together; each keeps its phase.
+            window = (
+                group.interval if spread is None else min(group.interval, spread.total_seconds())
+            )
+            first = now + timedelta(seconds=random.uniform(0, window))
             scheduler.add_job(
                 self._job,
-                IntervalTrigger(seconds=group.interval, jitter=min(jitter, group.interval / 2) or None, timezone=UTC),
+                IntervalTrigger(seconds=group.interval, timezone=UTC),
                 args=[f"probe-{index}", group, fetcher],
                 id=f"probe-{index}",
                 max_instances=1,
@@ -113,16 +118,25 @@ class Daemon:
                 misfire_grace_time=max(1, int(group.interval)),
                 next_run_time=first,
             )
-        scheduler.add_job(self._purge, IntervalTrigger(hours=1, timezone=UTC), id="purge", next_run_time=now)
+        scheduler.add_job(
+            self._purge, IntervalTrigger(hours=1, timezone=UTC), id="purge", next_run_time=now
+        )
+        scheduler.add_job(
+            self._flush, IntervalTrigger(seconds=1, timezone=UTC), id="flush", max_instances=1
+        )
         outbox_task = asyncio.create_task(self.outbox.run(stop), name="outbox")
         scheduler.start()
-        log.info("monitoring %d service(s) with %d probe(s)", len(self.config.services), len(self.groups))
+        log.info(
+            "monitoring %d service(s) with %d probe(s)", len(self.config.services), len(self.groups)
+        )
         try:
             await stop.wait()
         finally:
             log.info("shutting down")
+            self._stopping = True
             scheduler.shutdown(wait=False)
             await self._drain()
+            await self._flush()
             stop.set()
             await outbox_task
             if self._fetcher is None:
@@ -143,6 +157,8 @@ class Daemon:
             self._scheduled_at[event.job_id] = event.scheduled_run_times[-1]
 
     async def _job(self, job_id: str, group: ProbeGroup, fetcher: HttpFetcher) -> None:
+        if self._stopping:  # submitted just before shutdown: don't start new work
+            return
         task = asyncio.current_task()
         assert task is not None
         self._in_flight.add(task)
@@ -159,6 +175,12 @@ class Daemon:
             log.exception("probe %s failed", group.probe.url)
         finally:
             self._in_flight.discard(task)
+
+    async def _flush(self) -> None:
+        try:
+            await self.monitor.flush()
+        except Exception:
+            log.exception("writing check results failed; will retry")
 
     async def _purge(self) -> None:
         try:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import html
+import socket
 import tempfile
 import textwrap
 from dataclasses import dataclass, field
@@ -28,8 +30,9 @@ from monitor.store import Store
 
 DEMO_CONFIG = """
 organisation: {name: Oakfield Academy Trust (demo), timezone: Europe/London}
-smtp: {host: 127.0.0.1, port: SMTP_PORT, starttls: false, from: "Lifeline <alerts@oakfield.example>"}
-defaults: {interval: INTERVAL, timeout: 2s, jitter: 0s, failures_before_alert: 2,
+smtp: {host: 127.0.0.1, port: SMTP_PORT, starttls: false,
+       from: "Lifeline <alerts@oakfield.example>"}
+defaults: {interval: INTERVAL, timeout: 2s, spread: 0s, failures_before_alert: 2,
            successes_before_recovery: 2, retry_initial: 1s}
 sites: [{id: oakfield-primary, name: Oakfield Primary School}]
 contacts:
@@ -99,14 +102,27 @@ class Provider:
                 }
             )
         return {
-            "page": {"id": "demo", "name": "Arbor (simulated)", "url": "", "updated_at": now.isoformat()},
+            "page": {
+                "id": "demo",
+                "name": "Arbor (simulated)",
+                "url": "",
+                "updated_at": now.isoformat(),
+            },
             "status": {
                 "indicator": "major" if self.outage else "none",
-                "description": "Partial System Outage" if self.outage else "All Systems Operational",
+                "description": "Partial System Outage"
+                if self.outage
+                else "All Systems Operational",
             },
             "components": [
                 {"id": "mis1", "name": "MIS", "status": status, "group": False, "group_id": None},
-                {"id": "api1", "name": "API", "status": "operational", "group": False, "group_id": None},
+                {
+                    "id": "api1",
+                    "name": "API",
+                    "status": "operational",
+                    "group": False,
+                    "group_id": None,
+                },
             ],
             "incidents": incidents,
             "scheduled_maintenances": [],
@@ -121,7 +137,9 @@ def provider_app(provider: Provider) -> web.Application:
     async def login(request: web.Request) -> web.Response:
         if provider.outage:
             return web.Response(status=503, text="Service Unavailable")
-        return web.Response(text="<html><body><h1>Sign in</h1></body></html>", content_type="text/html")
+        return web.Response(
+            text="<html><body><h1>Sign in</h1></body></html>", content_type="text/html"
+        )
 
     async def history(request: web.Request) -> web.Response:
         feed = """<?xml version="1.0" encoding="UTF-8"?>
@@ -134,9 +152,14 @@ def provider_app(provider: Provider) -> web.Application:
     <published>2026-11-02T09:00:00Z</published><updated>2026-11-02T10:00:00Z</updated>
     <link rel="alternate" type="text/html" href="https://parentapp.example/incidents/1"/>
     <title>Delayed push notifications</title>
-    <content type="html">&lt;p&gt;&lt;small&gt;Nov &lt;var data-var='date'&gt;2&lt;/var&gt;, 10:00 UTC&lt;/small&gt;&lt;br&gt;&lt;strong&gt;Resolved&lt;/strong&gt; - Messages are flowing again.&lt;/p&gt;</content>
+    <content type="html">TRAIL</content>
   </entry>
 </feed>"""
+        trail = (
+            "<p><small>Nov <var data-var='date'>2</var>, 10:00 UTC</small><br>"
+            "<strong>Resolved</strong> - Messages are flowing again.</p>"
+        )
+        feed = feed.replace("TRAIL", html.escape(trail))
         return web.Response(text=feed, content_type="application/atom+xml")
 
     app = web.Application()
@@ -187,11 +210,11 @@ async def run_demo(speed: float = 1.0) -> int:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     sink = MailSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=0)
+    smtp_port = _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
     controller.start()
-    smtp_port = controller.server.sockets[0].getsockname()[1]
     interval = max(0.2, 2.0 / speed)
     config = demo_config(f"http://127.0.0.1:{port}", smtp_port, interval)
     workdir = Path(tempfile.mkdtemp(prefix="lifeline-demo-"))
@@ -207,7 +230,11 @@ async def run_demo(speed: float = 1.0) -> int:
         _say("SCRIPT: the MIS provider posts a partial outage and the login page returns 503.")
         provider.outage = True
         down = await _wait_for(lambda: _count(sink, "DOWN") >= 2, 25 / speed)
-        _say("Lifeline alerted the IT lead and business manager." if down else "No DOWN mail arrived in time!")
+        _say(
+            "Lifeline alerted the IT lead and business manager."
+            if down
+            else "No DOWN mail arrived in time!"
+        )
         await asyncio.sleep(10 / speed)
         _say("SCRIPT: the provider resolves the incident; the login page answers again.")
         provider.outage = False
@@ -222,14 +249,25 @@ async def run_demo(speed: float = 1.0) -> int:
         await runner.cleanup()
     print("\nTransitions detected:")
     for t in daemon.monitor.transitions:
-        print(f"  {t.at.astimezone():%H:%M:%S}  {t.service_id}: {t.old.value} -> {t.new.value}  ({t.cause})")
-    print(f"\nThe provider's status page was fetched {provider.requests} times "
-          f"(one request per interval, shared by every check that uses it).")
+        print(
+            f"  {t.at.astimezone():%H:%M:%S}  {t.service_id}: "
+            f"{t.old.value} -> {t.new.value}  ({t.cause})"
+        )
+    print(
+        f"\nThe provider's status page was fetched {provider.requests} times "
+        f"(one request per interval, shared by every check that uses it)."
+    )
     print(f"\nMails sent ({len(sink.messages)}):\n")
     for message in sink.messages:
         _print_mail(message)
     print(f"Store: {workdir / 'demo.db'}")
     return 0 if ok else 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _count(sink: MailSink, word: str) -> int:

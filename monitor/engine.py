@@ -44,6 +44,7 @@ class Monitor:
         self._states: dict[str, ServiceState] = {s.id: ServiceState(s.id) for s in config.services}
         self._open: dict[str, Incident] = {}
         self._lock = asyncio.Lock()
+        self._unwritten: list[tuple[str, CheckResult]] = []
         self.transitions: list[Transition] = []  # this run's, newest last (for CLI output)
 
     async def resume(self) -> None:
@@ -58,7 +59,9 @@ class Monitor:
                 ids = [check_id(service.id, i) for i in range(len(service.checks))]
                 self._states[service.id] = resumed(service.id, span.status, span.started_at, ids)
         if self._open:
-            log.info("resumed %d open incident(s): %s", len(self._open), ", ".join(sorted(self._open)))
+            log.info(
+                "resumed %d open incident(s): %s", len(self._open), ", ".join(sorted(self._open))
+            )
 
     def status(self, service_id: str) -> ServiceState:
         return self._states[service_id]
@@ -67,8 +70,12 @@ class Monitor:
         return self._open.get(service_id)
 
     async def handle(self, results: Sequence[tuple[str, CheckResult]]) -> list[Transition]:
-        """Record results, apply thresholds, and act on every transition they cause."""
-        await self._store.record_results(results)
+        """Apply thresholds to ``results`` and act on every transition they cause.
+
+        Transitions, incidents and notifications are committed before this returns; the raw
+        results are buffered for ``flush`` (one transaction a second instead of one per probe).
+        """
+        self._unwritten.extend(results)
         transitions = []
         async with self._lock:
             for service_id, result in results:
@@ -78,6 +85,16 @@ class Monitor:
                     await self._on_transition(transition)
                     transitions.append(transition)
         return transitions
+
+    async def flush(self) -> int:
+        """Write buffered raw results; return how many. Safe to call at any time."""
+        batch, self._unwritten = self._unwritten, []
+        try:
+            await self._store.record_results(batch)
+        except Exception:
+            self._unwritten[:0] = batch  # keep them for the next flush
+            raise
+        return len(batch)
 
     async def _on_transition(self, t: Transition) -> None:
         log.info("%s: %s -> %s (%s)", t.service_id, t.old.value, t.new.value, t.cause)

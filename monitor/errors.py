@@ -1,10 +1,10 @@
 """Lifeline's one error tree.
 
-    LifelineError
-    ├── ConfigError      the YAML is wrong; carries every problem found, each with file:line
-    ├── CheckError       a probe could not be made (used inside checks; never escapes the scheduler)
-    ├── NotifierError    a channel failed to deliver; ``permanent`` says whether retrying can help
-    └── StoreError       the database could not be read or written
+LifelineError
+├── ConfigError      the YAML is wrong; carries every problem found, each with file:line
+├── CheckError       a probe could not be made (used inside checks; never escapes the scheduler)
+├── NotifierError    a channel failed to deliver; ``permanent`` says whether retrying can help
+└── StoreError       the database could not be read or written
 """
 
 from __future__ import annotations

@@ -110,7 +110,9 @@ class HttpFetcher:
         for client in self._clients.values():
             await client.aclose()
 
-    async def fetch(self, probe: HttpProbe, timeout: float, now: datetime | None = None) -> HttpObservation:
+    async def fetch(
+        self, probe: HttpProbe, timeout: float, now: datetime | None = None
+    ) -> HttpObservation:
         """Make the request. Transport failures become an observation with ``error`` set."""
         observed_at = now or datetime.now(UTC)
         headers = dict(probe.headers)

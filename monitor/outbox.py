@@ -27,7 +27,7 @@ Clock = Callable[[], datetime]
 
 def backoff(attempts: int, initial: timedelta, maximum: timedelta) -> timedelta:
     """Delay before the next try after ``attempts`` failed ones (1 → initial, doubling, capped)."""
-    return min(maximum, initial * (2 ** max(0, attempts - 1)))
+    return min(maximum, initial * (1 << min(30, max(0, attempts - 1))))
 
 
 class Outbox:
@@ -73,19 +73,32 @@ class Outbox:
             if exc.permanent:
                 log.error("delivery to %s failed permanently: %s", self._describe(n), exc.reason)
                 await self._store.mark_failed(n.id, exc.reason)
-                await self._event(n, now, EventKind.DELIVERY_FAILED, f"Could not {n.channel} {self._describe(n)}: {exc.reason}")
+                await self._event(
+                    n,
+                    now,
+                    EventKind.DELIVERY_FAILED,
+                    f"Could not {n.channel} {self._describe(n)}: {exc.reason}",
+                )
             else:
                 delay = backoff(n.attempts + 1, self._retry_initial, self._retry_max)
                 log.warning(
                     "delivery to %s failed (attempt %d), retrying in %ss: %s",
-                    self._describe(n), n.attempts + 1, int(delay.total_seconds()), exc.reason,
+                    self._describe(n),
+                    n.attempts + 1,
+                    int(delay.total_seconds()),
+                    exc.reason,
                 )
                 await self._store.mark_retry(n.id, exc.reason, now + delay)
             return False
         now = self._clock()
         await self._store.mark_sent(n.id, now)
         log.info("sent %s %s to %s", n.kind, n.channel, self._describe(n))
-        await self._event(n, now, EventKind.NOTIFIED, f"{n.kind.upper()} sent by {n.channel} to {self._describe(n)}")
+        await self._event(
+            n,
+            now,
+            EventKind.NOTIFIED,
+            f"{n.kind.upper()} sent by {n.channel} to {self._describe(n)}",
+        )
         return True
 
     async def _event(self, n: Notification, at: datetime, kind: EventKind, text: str) -> None:

@@ -46,7 +46,9 @@ def plan_probes(config: Config) -> list[ProbeGroup]:
     for service in config.services:
         for index, spec in enumerate(service.checks):
             probe = module_for(spec).probe(spec)
-            uses.setdefault(probe, []).append(ProbeUse(service.id, check_id(service.id, index), spec))
+            uses.setdefault(probe, []).append(
+                ProbeUse(service.id, check_id(service.id, index), spec)
+            )
             interval = config.check_interval(spec).total_seconds()
             timeout = config.check_timeout(spec).total_seconds()
             intervals[probe] = min(intervals.get(probe, interval), interval)
@@ -64,12 +66,15 @@ async def fetch(group: ProbeGroup, fetcher: HttpFetcher, now: datetime) -> HttpO
             return await fetcher.fetch(group.probe, group.timeout, now)
     except TimeoutError:
         return HttpObservation(
-            probe=group.probe, observed_at=now, elapsed=group.timeout, error=f"timed out after {group.timeout:g}s"
+            probe=group.probe,
+            observed_at=now,
+            elapsed=group.timeout,
+            error=f"timed out after {group.timeout:g}s",
         )
 
 
 def evaluate_all(group: ProbeGroup, observation: HttpObservation) -> list[tuple[str, CheckResult]]:
-    """Evaluate every check of the group; a check that raises becomes ``unknown`` (and is logged)."""
+    """Evaluate every check of the group; one that raises becomes ``unknown`` (and is logged)."""
     results = []
     for use in group.uses:
         try:
@@ -77,14 +82,24 @@ def evaluate_all(group: ProbeGroup, observation: HttpObservation) -> list[tuple[
         except Exception as exc:  # a bug in one check must not stop the others
             log.exception("check %s failed to evaluate", use.check_id)
             result = CheckResult(
-                use.check_id, Status.UNKNOWN, f"internal error in {use.spec.type} check: {type(exc).__name__}",
+                use.check_id,
+                Status.UNKNOWN,
+                f"internal error in {use.spec.type} check: {type(exc).__name__}",
                 observation.observed_at,
             )
         results.append((use.service_id, result))
     return results
 
 
+# Parsing a large feed can take seconds of CPU (feedparser, ~2 s/MB on hostile markup); above
+# this size evaluation moves to a worker thread so the event loop keeps its schedule.
+THREAD_THRESHOLD = 64 * 1024
+
+
 async def run_group(
     group: ProbeGroup, fetcher: HttpFetcher, clock: Callable[[], datetime]
 ) -> list[tuple[str, CheckResult]]:
-    return evaluate_all(group, await fetch(group, fetcher, clock()))
+    observation = await fetch(group, fetcher, clock())
+    if len(observation.body) > THREAD_THRESHOLD:
+        return await asyncio.to_thread(evaluate_all, group, observation)
+    return evaluate_all(group, observation)

@@ -87,54 +87,67 @@ def render_alert(ctx: AlertContext) -> Message:
 
 def alert_values(ctx: AlertContext) -> dict[str, Any]:
     """The display values both templates receive (exposed for tests and other channels)."""
+    common = _common_values(ctx)
+    if ctx.kind == "recovered":
+        return common | _recovered_values(ctx, common)
+    return common | _down_values(ctx, common)
+
+
+def _common_values(ctx: AlertContext) -> dict[str, Any]:
     tz = ctx.organisation.tz
-    service, incident = ctx.service, ctx.incident
     place = ctx.site.name if ctx.site is not None else ctx.organisation.name
-    provider = service.provider
-    common: dict[str, Any] = {
-        "service": one_line(service.name, _NAME_MAX),
+    provider = ctx.service.provider
+    return {
+        "service": one_line(ctx.service.name, _NAME_MAX),
         "place": one_line(place, _NAME_MAX),
         "organisation": one_line(ctx.organisation.name, _NAME_MAX),
-        "criticality": service.criticality.capitalize(),
-        "since": format_local(incident.opened_at, tz),
+        "criticality": ctx.service.criticality.capitalize(),
+        "since": format_local(ctx.incident.opened_at, tz),
+        "worst_label": ctx.incident.worst.label,
         "recipients": [_who(c) for c in ctx.recipients],
-        "incident_id": one_line(incident.id, _NAME_MAX),
+        "incident_id": one_line(ctx.incident.id, _NAME_MAX),
         "generated": format_local(ctx.now, tz),
         "provider_name": one_line(provider.name, _NAME_MAX) if provider else "",
         "status_page": _link(provider.status_page if provider else None),
     }
-    if ctx.kind == "recovered":
-        resolved = incident.resolved_at or ctx.now
-        down_for = format_duration(_aware(resolved) - _aware(incident.opened_at))
-        return common | {
-            "subject": subject(f"RECOVERED: {common['service']} at {common['place']}"
-                               f" — down for {down_for}"),
-            "banner": "RECOVERED",
-            "banner_colour": _COLOURS[Status.UP],
-            "recovered_at": format_local(resolved, tz),
-            "down_for": down_for,
-            "worst_label": incident.worst.label,
-        }
-    fallback = lines(service.fallback, _UPDATE_MAX)
-    return common | {
-        "subject": subject(f"DOWN: {common['service']} at {common['place']}"
-                           f" — {incident.status.label}"),
-        "banner": f"DOWN — {incident.status.label}",
+
+
+def _recovered_values(ctx: AlertContext, common: dict[str, Any]) -> dict[str, Any]:
+    resolved = ctx.incident.resolved_at or ctx.now
+    down_for = format_duration(_aware(resolved) - _aware(ctx.incident.opened_at))
+    return {
+        "subject": subject(
+            f"RECOVERED: {common['service']} at {common['place']} — down for {down_for}"
+        ),
+        "banner": "RECOVERED",
+        "banner_colour": _COLOURS[Status.UP],
+        "recovered_at": format_local(resolved, ctx.organisation.tz),
+        "down_for": down_for,
+    }
+
+
+def _down_values(ctx: AlertContext, common: dict[str, Any]) -> dict[str, Any]:
+    service, incident, tz = ctx.service, ctx.incident, ctx.organisation.tz
+    label = incident.status.label
+    provider = common["provider_name"]
+    return {
+        "subject": subject(f"DOWN: {common['service']} at {common['place']} — {label}"),
+        "banner": f"DOWN — {label}",
         "banner_colour": _COLOURS[incident.status],
-        "status_label": incident.status.label,
-        "worst_label": incident.worst.label,
-        "since_detail": _since_detail(common["since"], _aware(ctx.now) - _aware(incident.opened_at)),
+        "status_label": label,
+        "since_detail": _since_detail(
+            common["since"], _aware(ctx.now) - _aware(incident.opened_at)
+        ),
         "cause": one_line(latest_cause(incident), _UPDATE_MAX),
         "functions": [one_line(f, _NAME_MAX) for f in service.functions],
-        "fallback_lines": fallback,
+        "fallback_lines": lines(service.fallback, _UPDATE_MAX),
         "tolerable": tolerable(service.max_tolerable_outage, incident.opened_at, ctx.now, tz),
         "provider_incidents": [
-            _provider_incident(p, tz)
-            for p in incident.provider_incidents[:_PROVIDER_INCIDENTS_MAX]
+            _provider_incident(p, tz) for p in incident.provider_incidents[:_PROVIDER_INCIDENTS_MAX]
         ],
-        "provider_incidents_heading": f"Reported by {common['provider_name'] or 'the provider'}",
+        "provider_incidents_heading": f"Reported by {provider or 'the provider'}",
         "support": _support(service),
-        "support_heading": f"{common['provider_name'] or 'Provider'} support",
+        "support_heading": f"{provider or 'Provider'} support",
     }
 
 
@@ -156,7 +169,9 @@ def tolerable(
     end_local = deadline.astimezone(tz)
     when = f"{end_local:%H:%M}"
     if end_local.date() != start_local.date():
-        when = f"{_DAYS[end_local.weekday()]} {end_local.day} {_MONTHS[end_local.month - 1]}, {when}"
+        when = (
+            f"{_DAYS[end_local.weekday()]} {end_local.day} {_MONTHS[end_local.month - 1]}, {when}"
+        )
     text = f"{format_duration(limit)} (until {when})"
     return text + " — exceeded" if _aware(now) >= deadline else text
 
@@ -213,7 +228,9 @@ def safe_url(url: str | None) -> str | None:
 def _since_detail(since: str, elapsed: timedelta) -> str:
     """``since`` plus ``" (47m so far)"`` once a minute has passed (an alert sent at once
     would otherwise say "0s so far")."""
-    return f"{since} ({format_duration(elapsed)} so far)" if elapsed >= timedelta(minutes=1) else since
+    return (
+        f"{since} ({format_duration(elapsed)} so far)" if elapsed >= timedelta(minutes=1) else since
+    )
 
 
 def _cut(text: str, limit: int) -> str:
@@ -279,7 +296,9 @@ def _support(service: Service) -> list[dict[str, str]]:
     return rows
 
 
-def _links(service: Service, incidents: tuple[ProviderIncident, ...]) -> tuple[tuple[str, str], ...]:
+def _links(
+    service: Service, incidents: tuple[ProviderIncident, ...]
+) -> tuple[tuple[str, str], ...]:
     found: list[tuple[str, str]] = []
     for incident in incidents[:_PROVIDER_INCIDENTS_MAX]:
         url = safe_url(incident.url)

@@ -104,7 +104,9 @@ incident_events = sa.Table(
     "incident_events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("incident_id", sa.String(120), sa.ForeignKey("incidents.id"), nullable=False, index=True),
+    sa.Column(
+        "incident_id", sa.String(120), sa.ForeignKey("incidents.id"), nullable=False, index=True
+    ),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("status", sa.String(20)),
@@ -165,12 +167,17 @@ class Notification:
 
 def async_url(url: str) -> str:
     """Map the user-facing URL onto the async driver SQLAlchemy needs."""
-    for plain, driver in (("sqlite://", "sqlite+aiosqlite://"), ("postgresql://", "postgresql+asyncpg://")):
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+    ):
         if url.startswith(plain):
             return driver + url[len(plain) :]
     if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         return url
-    raise StoreError(f"unsupported database URL {redact(url)!r}: use sqlite:///FILE or postgresql://…")
+    raise StoreError(
+        f"unsupported database URL {redact(url)!r}: use sqlite:///FILE or postgresql://…"
+    )
 
 
 def redact(url: str) -> str:
@@ -225,7 +232,9 @@ class Store:
 
     async def purge_results(self, before: datetime) -> int:
         async with self._begin() as conn:
-            result = await conn.execute(check_results.delete().where(check_results.c.observed_at < before))
+            result = await conn.execute(
+                check_results.delete().where(check_results.c.observed_at < before)
+            )
         return int(result.rowcount or 0)
 
     async def recent_results(self, service_id: str, limit: int = 50) -> list[CheckResult]:
@@ -238,7 +247,9 @@ class Store:
         async with self._connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [
-            CheckResult(r["check_id"], Status(r["status"]), r["summary"], r["observed_at"], r["latency"])
+            CheckResult(
+                r["check_id"], Status(r["status"]), r["summary"], r["observed_at"], r["latency"]
+            )
             for r in rows
         ]
 
@@ -308,12 +319,16 @@ class Store:
         found = await self._incidents(incidents.c.id == incident_id)
         return found[0] if found else None
 
-    async def list_incidents(self, service_id: str | None = None, limit: int = 100) -> list[Incident]:
+    async def list_incidents(
+        self, service_id: str | None = None, limit: int = 100
+    ) -> list[Incident]:
         where = incidents.c.service_id == service_id if service_id else sa.true()
         return await self._incidents(where, limit=limit)
 
     async def _incidents(self, where: Any, limit: int | None = None) -> list[Incident]:
-        query = sa.select(incidents).where(where).order_by(incidents.c.opened_at.desc()).limit(limit)
+        query = (
+            sa.select(incidents).where(where).order_by(incidents.c.opened_at.desc()).limit(limit)
+        )
         async with self._connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
             ids = [r["id"] for r in rows]
@@ -329,7 +344,10 @@ class Store:
                 for e in event_rows:
                     events[e["incident_id"]].append(
                         IncidentEvent(
-                            e["at"], EventKind(e["kind"]), e["text"], Status(e["status"]) if e["status"] else None
+                            e["at"],
+                            EventKind(e["kind"]),
+                            e["text"],
+                            Status(e["status"]) if e["status"] else None,
                         )
                     )
         return [
@@ -364,14 +382,16 @@ class Store:
         return [_notification(r) for r in rows]
 
     async def next_due(self) -> datetime | None:
-        query = sa.select(sa.func.min(notifications.c.next_attempt_at)).where(notifications.c.state == "pending")
+        query = sa.select(sa.func.min(notifications.c.next_attempt_at)).where(
+            notifications.c.state == "pending"
+        )
         async with self._connect() as conn:
             value = (await conn.execute(query)).scalar()
         if isinstance(value, str):  # SQLite's MIN() bypasses the column type
             value = datetime.fromisoformat(value)
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
+        if not isinstance(value, datetime):
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     async def notifications(self, incident_id: str | None = None) -> list[Notification]:
         query = sa.select(notifications).order_by(notifications.c.id)
@@ -382,21 +402,31 @@ class Store:
         return [_notification(r) for r in rows]
 
     async def mark_sent(self, notification_id: int, now: datetime) -> None:
-        await self._update_notification(notification_id, state="sent", sent_at=now, attempts=notifications.c.attempts + 1)
+        await self._update_notification(
+            notification_id, state="sent", sent_at=now, attempts=notifications.c.attempts + 1
+        )
 
     async def mark_retry(self, notification_id: int, error: str, next_at: datetime) -> None:
         await self._update_notification(
-            notification_id, last_error=error[:500], next_attempt_at=next_at, attempts=notifications.c.attempts + 1
+            notification_id,
+            last_error=error[:500],
+            next_attempt_at=next_at,
+            attempts=notifications.c.attempts + 1,
         )
 
     async def mark_failed(self, notification_id: int, error: str) -> None:
         await self._update_notification(
-            notification_id, state="failed", last_error=error[:500], attempts=notifications.c.attempts + 1
+            notification_id,
+            state="failed",
+            last_error=error[:500],
+            attempts=notifications.c.attempts + 1,
         )
 
     async def _update_notification(self, notification_id: int, **values: Any) -> None:
         async with self._begin() as conn:
-            await conn.execute(notifications.update().where(notifications.c.id == notification_id).values(**values))
+            await conn.execute(
+                notifications.update().where(notifications.c.id == notification_id).values(**values)
+            )
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -531,7 +561,10 @@ def _notification(r: Any) -> Notification:
 
 def _dump_provider(items: tuple[ProviderIncident, ...]) -> str:
     return json.dumps(
-        [{**asdict(p), "updated_at": p.updated_at.isoformat() if p.updated_at else None} for p in items]
+        [
+            {**asdict(p), "updated_at": p.updated_at.isoformat() if p.updated_at else None}
+            for p in items
+        ]
     )
 
 
@@ -539,5 +572,10 @@ def _load_provider(text: str) -> tuple[ProviderIncident, ...]:
     items = []
     for raw in json.loads(text or "[]"):
         updated = raw.pop("updated_at", None)
-        items.append(replace(ProviderIncident(**raw), updated_at=datetime.fromisoformat(updated) if updated else None))
+        items.append(
+            replace(
+                ProviderIncident(**raw),
+                updated_at=datetime.fromisoformat(updated) if updated else None,
+            )
+        )
     return tuple(items)

@@ -64,7 +64,9 @@ def _observe_check(state: CheckState, result: CheckResult, thresholds: Threshold
         confirmed = result.status
     else:
         needed = (
-            thresholds.successes_before_recovery if cls == "up" else thresholds.failures_before_alert
+            thresholds.successes_before_recovery
+            if cls == "up"
+            else thresholds.failures_before_alert
         )
         # A check never confirmed before accepts "up" at once: there is nothing to recover from.
         if streak >= needed or (confirmed is None and cls == "up"):
@@ -124,5 +126,7 @@ def resumed(service_id: str, status: Status, since: datetime, check_ids: list[st
     A service still down after a restart stays in its incident without a new alert; one that
     recovered meanwhile recovers after the usual number of good results.
     """
-    checks = {cid: CheckState(confirmed=status, streak_class=_class_of(status)) for cid in check_ids}
+    checks = {
+        cid: CheckState(confirmed=status, streak_class=_class_of(status)) for cid in check_ids
+    }
     return ServiceState(service_id, status, since, checks)

@@ -90,7 +90,9 @@ def _build(
                 problems.append(f"{filename}:{key_line}: merge keys (<<) are not supported")
                 continue
             if key in result:
-                problems.append(f"{filename}:{key_line}: {format_path((*path, key))}: duplicate key")
+                problems.append(
+                    f"{filename}:{key_line}: {format_path((*path, key))}: duplicate key"
+                )
             result[key] = _build(value_node, (*path, key), lines, problems, filename, env)
         return result
     if isinstance(node, yaml.SequenceNode):

@@ -19,6 +19,7 @@ import re
 import ssl
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -60,7 +61,7 @@ def build_email(
     recipients = [parse_address(entry, "recipient") for entry in to]
 
     email = EmailMessage(policy=default_policy)
-    email["Subject"] = _header_text(message.subject, SUBJECT_MAX)
+    email.set_raw("Subject", _encoded_subject(_header_text(message.subject, SUBJECT_MAX)))
     email["From"] = from_
     email["To"] = recipients
     email["Date"] = format_datetime(now or datetime.now(UTC))
@@ -73,16 +74,27 @@ def build_email(
     return email
 
 
+def _encoded_subject(subject: str) -> str:
+    """``subject`` folded and RFC 2047-encoded by hand, stored raw.
+
+    The modern ``email`` folder mangles long subjects mixing ASCII and non-ASCII text (an
+    "—" after a fold point comes back with two spaces before it, or with an empty encoded
+    word), and aiosmtplib refolds every parsed header with ``policy.SMTP``. A raw value
+    whose lines are already short is sent as it is and decodes to exactly ``subject``.
+    """
+    charset = "us-ascii" if subject.isascii() else "utf-8"
+    return Header(subject, charset, header_name="Subject").encode(linesep="\n", maxlinelen=76)
+
+
 def parse_address(value: str, role: str) -> Address:
     """Parse one mailbox (``a@b`` or ``Name <a@b>``); ValueError naming ``role`` otherwise."""
     if _CONTROL.search(value):
         raise ValueError(f"{role} address {value!r} contains control characters")
     header = default_policy.header_factory("To", value)
-    addresses = getattr(header, "addresses", ())
+    addresses: tuple[Address, ...] = getattr(header, "addresses", ())
     if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
         raise ValueError(f"{role} {value!r} is not a single email address")
-    address: Address = addresses[0]
-    return address
+    return addresses[0]
 
 
 async def send(
@@ -129,11 +141,13 @@ async def send(
             validate_certs=True,
             tls_context=tls_context,
         )
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a NotifierError
+    except Exception as exc:  # every failure, whatever its type, becomes a NotifierError
         reason, permanent = classify(exc)
         raise NotifierError(_redact(f"{where}: {reason}", secrets), permanent=permanent) from None
     if refused:
-        details = "; ".join(f"{addr}: {_reply(code, text)}" for addr, (code, text) in refused.items())
+        details = "; ".join(
+            f"{addr}: {_reply(code, text)}" for addr, (code, text) in refused.items()
+        )
         permanent = all(code >= 500 for code, _ in refused.values())
         reason = f"{where}: recipients refused (the others were sent it): {details}"
         raise NotifierError(_redact(reason, secrets), permanent=permanent)

@@ -8,7 +8,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from peers import HttpPeer, SmtpPeer  # noqa: E402
+from peers import HttpPeer  # noqa: E402
+from smtp_peer import SmtpPeer  # noqa: E402
 
 
 @pytest.fixture

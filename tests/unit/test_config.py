@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 MINIMAL = """\
 organisation: {name: Oakfield, timezone: Europe/London}
-smtp: {host: smtp.example.org, password: "${SMTP_PASSWORD}", from: "Lifeline <a@example.org>"}
+smtp: {host: smtp.example.org, username: lifeline, password: "${SMTP_PASSWORD}", from: "Lifeline <a@example.org>"}
 contacts:
   - {id: jo, name: Jo Patel, email: jo@example.org}
 services:
@@ -71,13 +71,15 @@ def test_password_file(tmp_path: Path) -> None:
 
 def test_sla_out_of_range_names_file_line_and_field() -> None:
     text = MINIMAL.replace("    name: MIS\n", "    name: MIS\n    sla: 120\n")
-    assert problems(text) == ["lifeline.yaml:8: services[0].sla: Input should be less than or equal to 100"]
+    assert problems(text) == [
+        "lifeline.yaml:8: services[0].sla: Input should be less than or equal to 100"
+    ]
 
 
 def test_all_errors_reported_at_once() -> None:
-    text = MINIMAL.replace("    name: MIS\n", "    name: MIS\n    sla: 120\n    criticallity: high\n").replace(
-        "- {type: http, url:", "- {type: htp, url:"
-    )
+    text = MINIMAL.replace(
+        "    name: MIS\n", "    name: MIS\n    sla: 120\n    criticallity: high\n"
+    ).replace("- {type: http, url:", "- {type: htp, url:")
     found = sorted(problems(text))
     assert found == [
         "lifeline.yaml:12: services[0].checks[0]: unknown check type 'htp'",
@@ -87,7 +89,10 @@ def test_all_errors_reported_at_once() -> None:
 
 
 def test_unknown_field_inside_a_check_is_rejected_with_its_line() -> None:
-    text = MINIMAL.replace('{type: http, url: "https://mis.example/login"}', '{type: http, url: "https://x/", expect: 200}')
+    text = MINIMAL.replace(
+        '{type: http, url: "https://mis.example/login"}',
+        '{type: http, url: "https://x/", expect: 200}',
+    )
     found = problems(text)
     assert found == [
         "lifeline.yaml:10: services[0].checks[0].expect: unknown field (check the spelling; see the README's configuration reference)"
@@ -97,7 +102,9 @@ def test_unknown_field_inside_a_check_is_rejected_with_its_line() -> None:
 def test_bad_duration() -> None:
     text = MINIMAL.replace("organisation:", "defaults: {interval: soon}\norganisation:")
     found = problems(text)
-    assert len(found) == 1 and found[0].startswith("lifeline.yaml:1: defaults.interval: 'soon' is not a duration")
+    assert len(found) == 1 and found[0].startswith(
+        "lifeline.yaml:1: defaults.interval: 'soon' is not a duration"
+    )
 
 
 REFS = """\
@@ -126,7 +133,11 @@ def test_references_and_cycles() -> None:
 
 def test_yaml_syntax_error_has_line() -> None:
     found = problems("organisation: {name: x\nservices: [")
-    assert len(found) == 1 and found[0].startswith("lifeline.yaml:") and "YAML syntax error" in found[0]
+    assert (
+        len(found) == 1
+        and found[0].startswith("lifeline.yaml:")
+        and "YAML syntax error" in found[0]
+    )
 
 
 def test_duplicate_key_is_an_error() -> None:
@@ -140,10 +151,42 @@ def test_not_a_mapping() -> None:
 
 def test_unknown_timezone() -> None:
     found = problems(MINIMAL.replace("Europe/London", "Europe/Londn"))
-    assert found == ["lifeline.yaml:1: organisation.timezone: unknown time zone 'Europe/Londn' (use e.g. Europe/London)"]
+    assert found == [
+        "lifeline.yaml:1: organisation.timezone: unknown time zone 'Europe/Londn' (use e.g. Europe/London)"
+    ]
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml", {})
     assert "nope.yaml: cannot read" in info.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["jo", "jo@", "jo@example", "a@b\r\nBcc:x@y.org", "Jo <jo@example.org>", "jo @example.org"],
+)
+def test_contact_email_must_be_one_plain_address(bad: str) -> None:
+    text = MINIMAL.replace(
+        "email: jo@example.org", f"email: {bad!r}".replace("'", '"').replace("\r\n", "\\r\\n")
+    )
+    found = problems(text)
+    assert (
+        len(found) == 1
+        and found[0].startswith("lifeline.yaml:4: contacts[0].email: ")
+        and "not an email address" in found[0]
+    )
+
+
+def test_password_without_username_is_an_error() -> None:
+    found = problems(MINIMAL.replace("username: lifeline, ", ""))
+    assert found == [
+        "lifeline.yaml:2: smtp: a password needs a username (AUTH is used only with a username)"
+    ]
+
+
+def test_notify_without_smtp_is_an_error() -> None:
+    text = "\n".join(line for line in MINIMAL.splitlines() if not line.startswith("smtp:"))
+    assert problems(text) == [
+        "lifeline.yaml:1: smtp: an smtp: section is needed to email the contacts in notify:"
+    ]

@@ -9,8 +9,18 @@ from monitor.durations import format_duration, parse_duration
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("5m", 300), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("500ms", 0.5),
-     ("1.5h", 5400), (45, 45), ("2 h", 7200), ("1w", 604800)],
+    [
+        ("30s", 30),
+        ("5m", 300),
+        ("2h", 7200),
+        ("1d", 86400),
+        ("1h30m", 5400),
+        ("500ms", 0.5),
+        ("1.5h", 5400),
+        (45, 45),
+        ("2 h", 7200),
+        ("1w", 604800),
+    ],
 )
 def test_parse(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)

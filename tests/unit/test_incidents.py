@@ -40,7 +40,11 @@ def test_lifecycle_open_worsen_unknown_resolve() -> None:
     assert done.resolved and done.incident is not None
     assert done.incident.resolved_at == T0 + timedelta(minutes=30)
     assert [e.kind for e in done.incident.events] == [
-        EventKind.OPENED, EventKind.STATUS, EventKind.STATUS, EventKind.STATUS, EventKind.RESOLVED,
+        EventKind.OPENED,
+        EventKind.STATUS,
+        EventKind.STATUS,
+        EventKind.STATUS,
+        EventKind.RESOLVED,
     ]
 
 
@@ -51,13 +55,17 @@ def test_maintenance_resolves_an_incident() -> None:
 
 
 def test_provider_updates_are_recorded_once() -> None:
-    first = ProviderIncident("Registers not saving", "investigating", url="u", latest_update="Looking")
+    first = ProviderIncident(
+        "Registers not saving", "investigating", url="u", latest_update="Looking"
+    )
     inc = apply(None, tr(S.UP, S.PARTIAL_OUTAGE, 0, first), "i1").incident
     assert inc is not None
     assert [e.kind for e in inc.events] == [EventKind.OPENED, EventKind.PROVIDER]
     same = apply(inc, tr(S.PARTIAL_OUTAGE, S.MAJOR_OUTAGE, 1, first), "x")
     assert [e.kind for e in same.new_events] == [EventKind.STATUS]
-    update = ProviderIncident("Registers not saving", "identified", url="u", latest_update="Fix rolling out")
+    update = ProviderIncident(
+        "Registers not saving", "identified", url="u", latest_update="Fix rolling out"
+    )
     newer = apply(same.incident, tr(S.MAJOR_OUTAGE, S.PARTIAL_OUTAGE, 2, update), "x")
     assert [e.kind for e in newer.new_events] == [EventKind.STATUS, EventKind.PROVIDER]
     assert "Fix rolling out" in newer.new_events[1].text

@@ -61,7 +61,9 @@ ARBOR_INCIDENT = ProviderIncident(
 
 def make_incident(opened: datetime = WINTER, **overrides: Any) -> Incident:
     events = (
-        IncidentEvent(opened, EventKind.OPENED, "login page: connection timed out", Status.DEGRADED),
+        IncidentEvent(
+            opened, EventKind.OPENED, "login page: connection timed out", Status.DEGRADED
+        ),
         IncidentEvent(
             opened + timedelta(minutes=2),
             EventKind.STATUS,
@@ -226,7 +228,7 @@ def test_down_html_has_banner_sections_and_links() -> None:
     assert "Take paper registers from the office.<br>Phone absences to the office by 9:30." in html
     assert '<a href="https://status.arbor-education.com/incidents/abc123"' in html
     assert '<a href="mailto:support@arbor-education.com"' in html
-    assert "<li style=\"margin:0 0 4px 0;\">Raj Patel (Business manager)</li>" in html
+    assert '<li style="margin:0 0 4px 0;">Raj Patel (Business manager)</li>' in html
     assert "Thu 3 Dec 2026, 09:12 GMT (5m so far)" in html
 
 
@@ -306,7 +308,9 @@ def test_hostile_provider_text_is_escaped_in_html() -> None:
     assert "<img" not in html
     assert "<iframe" not in html
     assert "</div><b>" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in html
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in html
+    )
     assert "&lt;iframe src=//evil&gt;" in html
 
 

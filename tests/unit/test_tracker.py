@@ -15,7 +15,10 @@ def result(status: Status, minute: int, check: str = "mis#0", summary: str = "")
     return CheckResult(check, status, summary or status.value, T0 + timedelta(minutes=minute))
 
 
-def run(statuses: list[Status], thresholds: Thresholds = Thresholds(2, 2)) -> list[tuple[Status, Status]]:
+TWO_TWO = Thresholds(2, 2)
+
+
+def run(statuses: list[Status], thresholds: Thresholds = TWO_TWO) -> list[tuple[Status, Status]]:
     state = ServiceState("mis")
     seen = []
     for minute, status in enumerate(statuses):
@@ -55,11 +58,16 @@ def test_thresholds(statuses: list[Status], expected: list[tuple[Status, Status]
 
 
 def test_alternating_results_never_alert() -> None:
-    assert run([S.UP, S.MAJOR_OUTAGE, S.UP, S.MAJOR_OUTAGE, S.UP, S.MAJOR_OUTAGE]) == [(S.UNKNOWN, S.UP)]
+    assert run([S.UP, S.MAJOR_OUTAGE, S.UP, S.MAJOR_OUTAGE, S.UP, S.MAJOR_OUTAGE]) == [
+        (S.UNKNOWN, S.UP)
+    ]
 
 
 def test_threshold_of_one_alerts_on_first_failure() -> None:
-    assert run([S.UP, S.PARTIAL_OUTAGE], Thresholds(1, 1)) == [(S.UNKNOWN, S.UP), (S.UP, S.PARTIAL_OUTAGE)]
+    assert run([S.UP, S.PARTIAL_OUTAGE], Thresholds(1, 1)) == [
+        (S.UNKNOWN, S.UP),
+        (S.UP, S.PARTIAL_OUTAGE),
+    ]
 
 
 def test_service_is_worst_known_check_and_cause_names_it() -> None:
@@ -97,7 +105,9 @@ def test_resumed_state_does_not_realert_a_continuing_outage() -> None:
 def test_outage_is_dated_from_its_first_failed_result() -> None:
     state = ServiceState("mis")
     ats = []
-    for minute, status in enumerate([S.UP, S.UP, S.MAJOR_OUTAGE, S.MAJOR_OUTAGE, S.MAJOR_OUTAGE, S.UP, S.UP]):
+    for minute, status in enumerate(
+        [S.UP, S.UP, S.MAJOR_OUTAGE, S.MAJOR_OUTAGE, S.MAJOR_OUTAGE, S.UP, S.UP]
+    ):
         state, t = observe(state, result(status, minute), Thresholds(3, 2))
         if t is not None:
             ats.append((t.new, t.at))

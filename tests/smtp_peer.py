@@ -19,7 +19,7 @@ from typing import Any
 
 import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 HOST = "127.0.0.1"
 
@@ -93,17 +93,45 @@ class _Authenticator:
             and auth_data.password == self.password
         )
         # auth_data=login makes session.auth_data the user name the handler records.
-        return AuthResult(success=ok, auth_data=auth_data.login if ok else None)
+        if not ok:
+            # handled=False: let aiosmtpd send its standard 535 reply.
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=auth_data.login)
 
 
-class _AnyPortController(Controller):  # type: ignore[misc]
-    """A Controller that accepts ``port=0``: it learns the real port before aiosmtpd
-    connects to itself to check the server is up."""
+class _AnyPortController(Controller):
+    """A Controller that accepts ``port=0`` (it learns the real port before aiosmtpd
+    connects to itself to check the server is up) and that closes its connections before
+    it stops, so no socket outlives the server's event loop (a ResourceWarning otherwise)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions: list[SMTP] = []
+
+    def factory(self) -> SMTP:
+        session: SMTP = super().factory()  # type: ignore[no-untyped-call]
+        self.sessions.append(session)
+        return session
 
     def _trigger_server(self) -> None:
-        assert self.server is not None
+        assert isinstance(self.server, asyncio.Server)
         self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]
+
+    def stop(self, no_assert: bool = False) -> None:
+        async def hang_up(grace: float = 2.0) -> None:
+            # A client that just failed may still be closing: let it, then close the rest.
+            deadline = time.monotonic() + grace
+            while any(s.transport is not None for s in self.sessions):
+                if time.monotonic() >= deadline:
+                    for session in self.sessions:
+                        if session.transport is not None:
+                            session.transport.close()
+                await asyncio.sleep(0.01)
+
+        if self._thread is not None:
+            asyncio.run_coroutine_threadsafe(hang_up(), self.loop).result(timeout=10)
+        super().stop(no_assert)
 
 
 class SmtpPeer:
@@ -111,7 +139,8 @@ class SmtpPeer:
 
     ``mode`` is ``"plain"``, ``"starttls"`` (offered, and required before AUTH) or
     ``"tls"`` (implicit TLS from the first byte). With ``user``/``password`` the server
-    offers AUTH LOGIN and PLAIN and refuses mail from unauthenticated sessions. ``refuse``
+    offers AUTH LOGIN and PLAIN and (except over implicit TLS) refuses mail from
+    unauthenticated sessions. ``refuse``
     maps recipient addresses to the reply the server gives them (``"550 5.1.1 No such user"``).
     """
 
@@ -141,13 +170,15 @@ class SmtpPeer:
             assert password is not None
             kwargs |= {
                 "authenticator": _Authenticator(user, password),
-                "auth_required": True,
-                # Implicit TLS is encrypted from the start; aiosmtpd only knows STARTTLS.
-                "auth_require_tls": mode == "starttls",
+                # aiosmtpd only knows STARTTLS as "TLS": for implicit TLS (encrypted from the
+                # first byte) it must be told not to require it, and then it warns if AUTH is
+                # required, so there AUTH is offered but not enforced.
+                "auth_require_tls": mode != "tls",
+                "auth_required": mode != "tls",
             }
-        self._controller = _AnyPortController(
-            self.handler, hostname=HOST, port=0, server_hostname="lifeline-test", **kwargs
-        )
+        self._kwargs = kwargs
+        self._port = 0
+        self._controller: _AnyPortController | None = None
         self.running = False
 
     @property
@@ -156,17 +187,25 @@ class SmtpPeer:
 
     @property
     def port(self) -> int:
-        port: int = self._controller.port
-        return port
+        return self._port
 
     def start(self) -> SmtpPeer:
+        """Listen; after a ``stop`` the server comes back on the same port."""
+        self._controller = _AnyPortController(
+            self.handler,
+            hostname=HOST,
+            port=self._port,
+            server_hostname="lifeline-test",
+            **self._kwargs,
+        )
         self._controller.start()
+        self._port = int(self._controller.port)
         self.running = True
         return self
 
     def stop(self) -> None:
         """Close the listener: later connections are refused. Safe to call twice."""
-        if self.running:
+        if self.running and self._controller is not None:
             self._controller.stop()
             self.running = False
 
@@ -191,6 +230,21 @@ class SmtpPeer:
             if time.monotonic() >= deadline:
                 raise AssertionError(f"expected {count} message(s), got {len(received)}")
             await asyncio.sleep(0.01)
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return [r.message for r in self.received]
+
+    def to(self, word: str) -> list[str]:
+        """Recipients of the messages whose subject contains ``word``, sorted."""
+        return sorted(str(m["To"]) for m in self.messages if word in str(m["Subject"]))
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        """The plain-text part of ``message``."""
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        return str(body.get_content())
 
     def client_tls_context(self) -> ssl.SSLContext:
         """A client context trusting only this peer's CA (hostname checked)."""

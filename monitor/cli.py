@@ -20,7 +20,7 @@ from monitor.errors import ConfigError, StoreError
 from monitor.http import HttpFetcher
 from monitor.model import CheckResult, Status, worst
 from monitor.probes import plan_probes, run_group
-from monitor.store import DEFAULT_URL, Store, redact
+from monitor.store import DEFAULT_URL, Store, async_url, redact
 
 EXIT_OK, EXIT_DOWN, EXIT_USAGE = 0, 1, 2
 
@@ -81,9 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "check":
             return asyncio.run(check_once(config, args.format))
-        return asyncio.run(
-            run_daemon(config, args.db or os.environ.get("LIFELINE_DB") or DEFAULT_URL)
-        )
+        db_url = args.db or os.environ.get("LIFELINE_DB") or DEFAULT_URL
+        async_url(db_url)  # an unsupported URL is a usage error, before anything starts
+        return asyncio.run(run_daemon(config, db_url))
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except StoreError as exc:
         print(f"lifeline: {exc}", file=sys.stderr)
-        return EXIT_DOWN
+        return EXIT_USAGE if "unsupported database URL" in str(exc) else EXIT_DOWN
     except KeyboardInterrupt:
         return 130
 
@@ -165,13 +165,8 @@ async def check_once(config: Config, fmt: str) -> int:
     else:
         width = max(len(s.name) for s, _, _ in rows)
         for s, status, results in rows:
-            print(
-                f"{s.name:<{width}}  {status.label:<17}  {s.criticality:<8}  "
-                + "; ".join(
-                    r.summary for r in results if r.status is not Status.UP or len(results) == 1
-                )
-                if any(r.status is not Status.UP for r in results)
-                else f"{s.name:<{width}}  {status.label:<17}  {s.criticality:<8}"
-            )
+            problems = [r.summary for r in results if r.status is not Status.UP]
+            detail = "; ".join(problems) if problems else "ok"
+            print(f"{s.name:<{width}}  {status.label:<17}  {s.criticality:<8}  {detail}")
     bad = [s for s, status, _ in rows if s.criticality == "critical" and status is not Status.UP]
     return EXIT_DOWN if bad else EXIT_OK

@@ -12,6 +12,8 @@ keeps ~2,200/s (benchmarks/README.md has our figures).
 
 from __future__ import annotations
 
+import errno
+import socket
 import ssl
 import time
 from collections.abc import Mapping
@@ -194,19 +196,39 @@ async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, boo
     return b"".join(chunks), False
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
 def describe_error(exc: BaseException, timeout: float) -> str:
-    """A short, human reason for a failed request (no traceback, no secrets)."""
-    cause = exc.__cause__ or exc.__context__
-    detail = str(cause or exc) or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException) and "refused" not in detail.lower():
-        return f"timed out after {timeout:g}s"
-    lowered = detail.lower()
-    if "certificate" in lowered or "ssl" in lowered:
-        return f"TLS error: {detail}"
-    if "refused" in lowered:
-        return "connection refused"
-    if "name or service not known" in lowered or "nodename nor servname" in lowered:
-        return "DNS lookup failed"
+    """A short, human reason for a failed request (no traceback, no secrets).
+
+    The transport re-raises its own errors as httpx ones (a refused connection arrives as a
+    ``ConnectTimeout``), so the whole cause chain is read to say what really happened.
+    """
+    chain = _chain(exc)
+    for cause in chain:
+        verify_message = getattr(cause, "verify_message", None)
+        if isinstance(cause, ssl.SSLCertVerificationError) and verify_message:
+            return f"TLS error: certificate not trusted ({verify_message})"
+        reason = getattr(cause, "reason", None)
+        if isinstance(cause, ssl.SSLError) and isinstance(reason, str):
+            return f"TLS error: {reason}"
+        refused = getattr(cause, "errno", None) == errno.ECONNREFUSED
+        if refused or isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "DNS lookup failed"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by the server"
     if isinstance(exc, httpx.TooManyRedirects):
         return "too many redirects"
-    return f"{type(exc).__name__}: {detail}"
+    if any(isinstance(c, httpx.TimeoutException | TimeoutError) for c in chain):
+        return f"timed out after {timeout:g}s"
+    detail = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {detail[:200]}"

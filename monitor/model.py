@@ -147,10 +147,21 @@ class Incident:
 
 @dataclass(frozen=True)
 class Message:
-    """A rendered notification. Channels format it; they never decide who or when."""
+    """A rendered notification. Channels format it; they never decide who or when.
+
+    ``text`` and ``html`` are the full email bodies. Chat channels build their cards from the
+    structured parts: ``facts`` (label, value) such as ("Since", "09:12"), ``sections``
+    (heading, body) such as ("What to do now", the fallback procedure), and ``links``
+    (label, http(s) URL). ``short`` fits one or two SMS segments. Every string except ``html``
+    is plain, unescaped text that may contain provider-controlled words: each channel must
+    escape it for its own format.
+    """
 
     subject: str
     text: str
     html: str
     severity: Status
-    links: tuple[tuple[str, str], ...] = ()  # (label, url)
+    links: tuple[tuple[str, str], ...] = ()
+    facts: tuple[tuple[str, str], ...] = ()
+    sections: tuple[tuple[str, str], ...] = ()
+    short: str = ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import ssl
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +21,14 @@ class Route:
     content_type: str = "text/plain"
     etag: bool = False
     delay: float = 0.0
+    headers: dict[str, str] | None = None
 
 
 class HttpPeer:
     """Serve whatever ``set``/``set_json`` last put at each path; count requests."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.ssl_context = ssl_context
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()
@@ -34,7 +37,8 @@ class HttpPeer:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -48,9 +52,10 @@ class HttpPeer:
         content_type: str = "text/plain",
         etag: bool = False,
         delay: float = 0.0,
+        headers: dict[str, str] | None = None,
     ) -> None:
         data = body.encode() if isinstance(body, str) else body
-        self.routes[path] = Route(status, data, content_type, etag, delay)
+        self.routes[path] = Route(status, data, content_type, etag, delay, headers)
 
     def set_json(self, path: str, payload: Any, **kw: Any) -> None:
         self.set(path, json.dumps(payload), content_type="application/json", **kw)
@@ -62,7 +67,7 @@ class HttpPeer:
             return web.Response(status=404, text="not found")
         if route.delay:
             await asyncio.sleep(route.delay)
-        headers = {}
+        headers = dict(route.headers or {})
         if route.etag:
             tag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
             headers["ETag"] = tag
@@ -76,9 +81,9 @@ class HttpPeer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
         await site.start()
         self.port = self._runner.addresses[0][1]
 

@@ -159,6 +159,8 @@ class _Incident(_Model):
     status: str
     impact: str | None = None
     shortlink: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
     updated_at: datetime | None = None
     incident_updates: list[_Update] | None = None
     components: list[_ComponentRef] | None = None
@@ -358,6 +360,7 @@ def _provider_incident(incident: _Incident, is_maintenance: bool) -> ProviderInc
         latest_update=clip((latest.body or "") if latest else ""),
         updated_at=_utc(updated_at) if updated_at else None,
         is_maintenance=is_maintenance,
+        started_at=_utc(began) if (began := incident.started_at or incident.created_at) else None,
     )
 
 

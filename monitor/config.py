@@ -30,8 +30,12 @@ from pydantic import (
 from checks import AnyCheck
 from monitor.durations import Duration
 from monitor.errors import ConfigError
+from monitor.escalation import DEFAULT_POLICY, EMAIL, SERVICE_CONTACTS, Step
+from monitor.maintenance import MaintenanceWindow
+from monitor.schoolcal import Calendar
 from monitor.yamlsource import Path as DataPath
 from monitor.yamlsource import SourceMap, format_path, load_yaml
+from notifiers.channels import AnyChannel
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
 Criticality = Literal["critical", "high", "normal", "low"]
@@ -173,7 +177,80 @@ class Service(Model):
     fallback: str = ""
     provider: Provider | None = None
     notify: list[Id] = []
+    escalation: Id | list[Step] | None = None  # a policy's name, or steps of its own
+    provider_updates: bool | None = (
+        None  # tell those alerted when the provider posts (default: alerting.provider_updates)
+    )
     checks: list[AnyCheck] = Field(min_length=1)
+
+
+class Flapping(Model):
+    window: Duration = timedelta(minutes=30)
+    max_changes: int = Field(6, ge=1, le=1000)
+
+
+class Reminders(Model):
+    every: Duration = timedelta(hours=1)
+    criticality: list[Criticality] = ["critical"]
+
+
+class Alerting(Model):
+    """How alerts are shaped: grouping, flap damping, reminders, provider updates."""
+
+    group_window: Duration = timedelta(seconds=60)
+    flapping: Flapping = Flapping()
+    reminders: Reminders | None = Reminders()
+    provider_updates: bool = True
+    quiet_hours: list[Criticality] = ["normal", "low"]  # held until school hours (needs calendar:)
+
+
+class Web(Model):
+    """The daemon's own web server (acknowledgement pages; the dashboard later)."""
+
+    listen: str = "127.0.0.1:8080"
+    base_url: str
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
+    ack_valid_for: Duration = timedelta(days=7)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8080")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be the http(s):// address people reach Lifeline at")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Web:
+        if (self.secret_key is None) == (self.secret_key_file is None):
+            raise ValueError(
+                "give secret_key or secret_key_file (used to sign acknowledgement links)"
+            )
+        return self
+
+    def secret(self) -> bytes:
+        value = self.secret_key or _read_secret_file(self.secret_key_file)
+        assert value is not None
+        text = value.get_secret_value()
+        if len(text) < 16:
+            raise ValueError("secret_key must be at least 16 characters")
+        return text.encode()
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
 
 
 class Config(Model):
@@ -182,6 +259,13 @@ class Config(Model):
     defaults: Defaults = Defaults()
     sites: list[Site] = []
     contacts: list[Contact] = []
+    channels: dict[Id, AnyChannel] = {}
+    groups: dict[Id, list[Id]] = {}
+    escalation: dict[Id, list[Step]] = {}
+    alerting: Alerting = Alerting()
+    maintenance: list[MaintenanceWindow] = []
+    calendar: Calendar | None = None
+    web: Web | None = None
     services: list[Service] = Field(min_length=1)
 
     def service(self, service_id: str) -> Service:
@@ -204,6 +288,14 @@ class Config(Model):
     @cached_property
     def _sites(self) -> dict[str, Site]:
         return {s.id: s for s in self.sites}
+
+    def policy(self, service: Service) -> tuple[Step, ...]:
+        """The escalation steps of ``service``: its own, its named policy, the policy named
+        after its criticality, or the default (its ``notify`` contacts by email at once)."""
+        if isinstance(service.escalation, list):
+            return tuple(service.escalation)
+        name = service.escalation or service.criticality
+        return tuple(self.escalation.get(name, DEFAULT_POLICY))
 
     def check_interval(self, check: AnyCheck) -> timedelta:
         return check.interval or self.defaults.interval
@@ -316,7 +408,49 @@ def _reference_problems(config: Config) -> Iterator[tuple[DataPath, str]]:
                 yield ("services", i, "notify", j), f"unknown contact {who!r}"
             elif config.contact(who).email is None and config.smtp is not None:
                 yield ("services", i, "notify", j), f"contact {who!r} has no email address"
-    if config.smtp is None and any(s.notify for s in config.services):
+    group_ids = set(config.groups)
+    for name, members in config.groups.items():
+        if name in contact_ids:
+            yield ("groups", name), f"group {name!r} has the same id as a contact"
+        for j, member in enumerate(members):
+            if member not in contact_ids:
+                yield ("groups", name, j), f"unknown contact {member!r}"
+    channels = {EMAIL, *config.channels}
+    if EMAIL in config.channels:
+        yield ("channels", EMAIL), "'email' is the built-in email channel (configured by smtp:)"
+    steps: list[tuple[DataPath, Step]] = [
+        (("escalation", name, j), step)
+        for name, policy in config.escalation.items()
+        for j, step in enumerate(policy)
+    ]
+    for i, service in enumerate(config.services):
+        if isinstance(service.escalation, str) and service.escalation not in config.escalation:
+            yield ("services", i, "escalation"), f"unknown escalation policy {service.escalation!r}"
+        elif isinstance(service.escalation, list):
+            steps += [
+                (("services", i, "escalation", j), s) for j, s in enumerate(service.escalation)
+            ]
+    for path, step in steps:
+        for k, who in enumerate(step.notify):
+            if who != SERVICE_CONTACTS and who not in contact_ids and who not in group_ids:
+                yield (*path, "notify", k), f"unknown contact or group {who!r} (or @service)"
+        for k, channel in enumerate(step.via):
+            if channel not in channels:
+                yield (
+                    (*path, "via", k),
+                    f"unknown channel {channel!r} (email, or a name under channels:)",
+                )
+    for i, window in enumerate(config.maintenance):
+        for j, sid in enumerate(window.services):
+            if sid not in service_ids:
+                yield ("maintenance", i, "services", j), f"unknown service {sid!r}"
+        for j, site in enumerate(window.sites):
+            if site not in site_ids:
+                yield ("maintenance", i, "sites", j), f"unknown site {site!r}"
+    uses_email = any(
+        EMAIL in step.via for s in config.services for step in config.policy(s)
+    ) and any(s.notify for s in config.services)
+    if config.smtp is None and (uses_email or any(EMAIL in s.via for _, s in steps)):
         yield ("smtp",), "an smtp: section is needed to email the contacts in notify:"
     for cycle in _cycles(
         {s.id: [d for d in s.depends_on if d in service_ids and d != s.id] for s in config.services}

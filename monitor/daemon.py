@@ -13,22 +13,28 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+from aiohttp import web
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor import alerts
 from monitor.config import Config
 from monitor.engine import Monitor
-from monitor.http import HttpFetcher
+from monitor.escalation import EMAIL
+from monitor.http import USER_AGENT, HttpFetcher
 from monitor.outbox import Outbox, Sender
 from monitor.probes import ProbeGroup, plan_probes, run_group
 from monitor.store import Notification, Store
+from monitor.web import build_app
 from notifiers import email
+from notifiers.channels import CHANNELS, AnyChannel
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,22 @@ def email_sender(config: Config) -> Sender:
     return send
 
 
+def channel_sender(channel: AnyChannel, http: httpx.AsyncClient) -> Sender:
+    module = CHANNELS[channel.type]
+
+    async def send(n: Notification) -> None:
+        recipient = n.recipient if n.contact_id is not None else None
+        await module.send(n.message, channel, http, recipient)
+
+    return send
+
+
+def channel_kinds(config: Config) -> alerts.Channels:
+    """Email and SMS channels address people; chat channels post to a room."""
+    phone = frozenset(name for name, c in config.channels.items() if c.type == "sms")
+    return alerts.Channels(frozenset({EMAIL}) | phone, phone)
+
+
 class Daemon:
     def __init__(
         self,
@@ -69,8 +91,15 @@ class Daemon:
         self.store = store
         self.clock = clock
         self.stats = SchedulerStats()
+        self._http = httpx.AsyncClient(headers={"user-agent": USER_AGENT})
         if senders is None:
-            senders = {"email": email_sender(config)} if config.smtp else {}
+            senders = {EMAIL: email_sender(config)} if config.smtp else {}
+            senders |= {name: channel_sender(c, self._http) for name, c in config.channels.items()}
+        limits = {
+            name: (c.rate_limit.count, c.rate_limit.per)
+            for name, c in config.channels.items()
+            if c.rate_limit is not None
+        }
         contacts = {c.id: c for c in config.contacts}
 
         def describe(n: Notification) -> str:
@@ -84,8 +113,9 @@ class Daemon:
             retry_initial=config.defaults.retry_initial,
             retry_max=config.defaults.retry_max,
             describe=describe,
+            limits=limits,
         )
-        self.monitor = Monitor(config, store, self.outbox, clock)
+        self.monitor = Monitor(config, store, self.outbox, clock, channels=channel_kinds(config))
         self.groups = plan_probes(config)
         self._fetcher = fetcher
         self._grace = grace
@@ -124,6 +154,13 @@ class Daemon:
         scheduler.add_job(
             self._flush, IntervalTrigger(seconds=1, timezone=UTC), id="flush", max_instances=1
         )
+        scheduler.add_job(
+            self._tick,
+            IntervalTrigger(seconds=self.tick_every, timezone=UTC),
+            id="tick",
+            max_instances=1,
+        )
+        web_runner = await self._start_web()
         outbox_task = asyncio.create_task(self.outbox.run(stop), name="outbox")
         scheduler.start()
         log.info(
@@ -136,11 +173,17 @@ class Daemon:
             self._stopping = True
             scheduler.shutdown(wait=False)
             await self._drain()
-            await self._flush()
+            try:
+                await self.monitor.flush()
+            except Exception:
+                log.exception("writing the last check results failed")
+            if web_runner is not None:
+                await web_runner.cleanup()
             stop.set()
             await outbox_task
             if self._fetcher is None:
                 await fetcher.aclose()
+            await self.aclose()
 
     async def _drain(self) -> None:
         if not self._in_flight:
@@ -156,13 +199,23 @@ class Daemon:
         if event.scheduled_run_times:
             self._scheduled_at[event.job_id] = event.scheduled_run_times[-1]
 
-    async def _job(self, job_id: str, group: ProbeGroup, fetcher: HttpFetcher) -> None:
+    async def _guarded(self, what: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run one scheduled job: tracked for a graceful shutdown, never raising into the
+        scheduler (a failing probe or a bad moment of the database must not stop the daemon)."""
         if self._stopping:  # submitted just before shutdown: don't start new work
             return
         task = asyncio.current_task()
         assert task is not None
         self._in_flight.add(task)
         try:
+            await work()
+        except Exception:
+            log.exception("%s failed; will try again", what)
+        finally:
+            self._in_flight.discard(task)
+
+    async def _job(self, job_id: str, group: ProbeGroup, fetcher: HttpFetcher) -> None:
+        async def probe() -> None:
             async with self._limit:
                 scheduled = self._scheduled_at.pop(job_id, None)
                 if scheduled is not None:
@@ -171,21 +224,40 @@ class Daemon:
             self.stats.probes += 1
             self.stats.results += len(results)
             await self.monitor.handle(results)
-        except Exception:  # one failing probe must never stop the daemon
-            log.exception("probe %s failed", group.probe.url)
-        finally:
-            self._in_flight.discard(task)
+
+        await self._guarded(f"probe {group.probe.url}", probe)
+
+    tick_every = 5.0  # seconds between escalation/reminder/acknowledgement passes
+
+    async def aclose(self) -> None:
+        """Release the notifiers' HTTP connections (``run`` does this when it stops)."""
+        await self._http.aclose()
+
+    async def _start_web(self) -> web.AppRunner | None:
+        if self.config.web is None:
+            return None
+        app = build_app(self.config, self.store, self.monitor, self.clock)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, self.config.web.host, self.config.web.port).start()
+        log.info(
+            "web server on %s (links use %s)", self.config.web.listen, self.config.web.base_url
+        )
+        return runner
+
+    async def _tick(self) -> None:
+        await self._guarded("escalation pass", self.monitor.tick)
 
     async def _flush(self) -> None:
-        try:
+        async def flush() -> None:
             await self.monitor.flush()
-        except Exception:
-            log.exception("writing check results failed; will retry")
+
+        await self._guarded("writing check results", flush)
 
     async def _purge(self) -> None:
-        try:
+        async def purge() -> None:
             removed = await self.store.purge_results(self.clock() - self.config.defaults.retention)
             if removed:
                 log.info("purged %d check result(s) older than the retention period", removed)
-        except Exception:
-            log.exception("purging old check results failed")
+
+        await self._guarded("purging old check results", purge)

@@ -34,6 +34,7 @@ smtp: {host: 127.0.0.1, port: SMTP_PORT, starttls: false,
        from: "Lifeline <alerts@oakfield.example>"}
 defaults: {interval: INTERVAL, timeout: 2s, spread: 0s, failures_before_alert: 2,
            successes_before_recovery: 2, retry_initial: 1s}
+alerting: {group_window: INTERVAL}
 sites: [{id: oakfield-primary, name: Oakfield Primary School}]
 contacts:
   - {id: jo, name: Jo Patel, role: IT lead, site: oakfield-primary, email: jo@oakfield.example}

@@ -9,6 +9,7 @@ kept on it, and new ones or new updates are added to its timeline.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from monitor.model import EventKind, Incident, IncidentEvent, ProviderIncident, Status, Transition
 
@@ -21,6 +22,7 @@ class Change:
     opened: bool = False
     resolved: bool = False
     new_events: tuple[IncidentEvent, ...] = ()
+    updates: tuple[ProviderIncident, ...] = ()  # provider posts new to this incident
 
 
 def apply(incident: Incident | None, transition: Transition, new_id: str) -> Change:
@@ -68,6 +70,30 @@ def apply(incident: Incident | None, transition: Transition, new_id: str) -> Cha
         events=incident.events + events,
     )
     return Change(resolved, resolved=True, new_events=events)
+
+
+def merge_provider(
+    incident: Incident, news: tuple[ProviderIncident, ...], at: datetime
+) -> Change | None:
+    """Provider posts seen while ``incident`` is open and its status unchanged; None when
+    nothing is new (same incidents, same status, same latest update)."""
+    before = {_key(p): p for p in incident.provider_incidents}
+    fresh = tuple(
+        p
+        for p in news
+        if (old := before.get(_key(p))) is None
+        or (old.status, old.latest_update) != (p.status, p.latest_update)
+    )
+    if not fresh:
+        return None
+    t = Transition(incident.service_id, incident.status, incident.status, at, "", news)
+    events = _provider_events(incident.provider_incidents, fresh, t)
+    merged = replace(
+        incident,
+        provider_incidents=_merge(incident.provider_incidents, news),
+        events=incident.events + events,
+    )
+    return Change(merged, new_events=events, updates=fresh)
 
 
 def _key(p: ProviderIncident) -> tuple[str, str]:

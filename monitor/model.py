@@ -83,6 +83,7 @@ class ProviderIncident:
     latest_update: str = ""
     updated_at: datetime | None = None
     is_maintenance: bool = False
+    started_at: datetime | None = None  # when the provider says it began
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,9 @@ class EventKind(enum.StrEnum):
     DELIVERY_FAILED = "delivery_failed"
     RESOLVED = "resolved"
     NOTE = "note"
+    ACKNOWLEDGED = "acknowledged"
+    IMPACTED = "impacted"
+    FLAPPING = "flapping"
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,10 @@ class Incident:
     resolved_at: datetime | None = None
     provider_incidents: tuple[ProviderIncident, ...] = ()
     events: tuple[IncidentEvent, ...] = field(default=())
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    ack_note: str | None = None
+    impacted: tuple[str, ...] = ()  # ids of services down only because of this one
 
     @property
     def is_open(self) -> bool:

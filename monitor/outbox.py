@@ -4,8 +4,10 @@ Notifications are written to the store (``Store.commit_transition``/``enqueue``)
 attempt. The dispatcher sends what is due, marks it sent, and on a temporary failure
 (``NotifierError(permanent=False)``: SMTP server down, timeout) schedules the next attempt
 with exponential backoff. A permanent failure (address refused, bad credentials) is marked
-failed and written on the incident's timeline. A crash between sending and marking re-sends
-that one message at most once.
+failed and written on the incident's timeline; if the notification names fallback addresses
+(an SMS or chat message), the same message is queued by email to them. A channel with a
+``rate_limit`` (an SMS budget) that has spent it falls back to email the same way. A crash
+between sending and marking re-sends that one message at most once.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from monitor.durations import format_duration
 from monitor.errors import NotifierError
 from monitor.model import EventKind, IncidentEvent
 from monitor.store import Notification, Store
@@ -40,6 +44,7 @@ class Outbox:
         retry_initial: timedelta,
         retry_max: timedelta,
         describe: Callable[[Notification], str] = lambda n: n.recipient,
+        limits: Mapping[str, tuple[int, timedelta]] | None = None,
     ) -> None:
         self._store = store
         self._senders = senders
@@ -47,6 +52,7 @@ class Outbox:
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._describe = describe
+        self._limits = dict(limits or {})
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -67,18 +73,19 @@ class Outbox:
         try:
             if sender is None:
                 raise NotifierError(f"no channel named {n.channel!r} is configured", permanent=True)
+            await self._within_limit(n)
             await sender(n)
         except NotifierError as exc:
             now = self._clock()
             if exc.permanent:
                 log.error("delivery to %s failed permanently: %s", self._describe(n), exc.reason)
                 await self._store.mark_failed(n.id, exc.reason)
-                await self._event(
-                    n,
-                    now,
-                    EventKind.DELIVERY_FAILED,
-                    f"Could not {n.channel} {self._describe(n)}: {exc.reason}",
-                )
+                text = f"Could not send by {n.channel} to {self._describe(n)}: {exc.reason}"
+                if n.fallback:
+                    text += f"; sent by email to {', '.join(n.fallback)} instead"
+                    await self._store.enqueue([self._fallback(n, a, now) for a in n.fallback])
+                    self.wake()
+                await self._event(n, now, EventKind.DELIVERY_FAILED, text)
             else:
                 delay = backoff(n.attempts + 1, self._retry_initial, self._retry_max)
                 log.warning(
@@ -100,6 +107,31 @@ class Outbox:
             f"{n.kind.upper()} sent by {n.channel} to {self._describe(n)}",
         )
         return True
+
+    @staticmethod
+    def _fallback(n: Notification, address: str, now: datetime) -> Notification:
+        return replace(
+            n,
+            key=f"{n.key}/fallback/{address}",
+            channel="email",
+            recipient=address,
+            created_at=now,
+            fallback=(),
+            id=None,
+            attempts=0,
+            last_error=None,
+        )
+
+    async def _within_limit(self, n: Notification) -> None:
+        limit = self._limits.get(n.channel)
+        if limit is None:
+            return
+        count, per = limit
+        if await self._store.sent_count(n.channel, self._clock() - per) >= count:
+            raise NotifierError(
+                f"the {n.channel} budget of {count} per {format_duration(per)} is spent",
+                permanent=True,
+            )
 
     async def _event(self, n: Notification, at: datetime, kind: EventKind, text: str) -> None:
         if n.incident_id is not None:

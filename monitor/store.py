@@ -16,9 +16,11 @@ A transition, its incident change and the notifications it causes commit in one 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,6 +87,7 @@ status_spans = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("ended_at", UTCDateTime),
     sa.Column("cause", sa.Text, nullable=False, server_default=""),
+    sa.Column("impacted_by", sa.String(64)),  # the root cause when down only because of it
     sa.Index("ix_spans_service_time", "service_id", "started_at"),
 )
 
@@ -98,6 +101,10 @@ incidents = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("worst", sa.String(20), nullable=False),
     sa.Column("provider_incidents", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("acknowledged_at", UTCDateTime),
+    sa.Column("acknowledged_by", sa.Text),
+    sa.Column("ack_note", sa.Text),
+    sa.Column("impacted", sa.Text, nullable=False, server_default="[]"),
 )
 
 incident_events = sa.Table(
@@ -127,12 +134,16 @@ notifications = sa.Table(
     sa.Column("body_text", sa.Text, nullable=False),
     sa.Column("body_html", sa.Text, nullable=False),
     sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("parts", sa.Text, nullable=False, server_default="{}"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("state", sa.String(10), nullable=False),  # pending | sent | failed
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UTCDateTime, nullable=False),
     sa.Column("last_error", sa.Text),
     sa.Column("sent_at", UTCDateTime),
+    sa.Column(
+        "fallback", sa.Text, nullable=False, server_default=""
+    ),  # emails if this channel fails
     sa.Index("ix_notifications_due", "state", "next_attempt_at"),
 )
 
@@ -144,6 +155,7 @@ class Span:
     started_at: datetime
     ended_at: datetime | None
     cause: str = ""
+    impacted_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,7 @@ class Notification:
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None
+    fallback: tuple[str, ...] = ()  # email addresses to use if this channel fails for good
 
 
 def async_url(url: str) -> str:
@@ -196,6 +209,7 @@ class Store:
 
     @classmethod
     async def open(cls, url: str = DEFAULT_URL) -> Store:
+        _check_sqlite_path(url)
         engine = create_async_engine(async_url(url))
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -258,10 +272,11 @@ class Store:
     async def commit_transition(
         self,
         transition: Transition,
-        change: Change,
+        changes: Sequence[Change],
         outbox: Sequence[Notification] = (),
+        impacted_by: str | None = None,
     ) -> None:
-        """Record the span change, the incident change and its notifications atomically."""
+        """Record the span change, incident changes and notifications atomically."""
         async with self._begin() as conn:
             await _close_span(conn, transition.service_id, transition.at)
             await conn.execute(
@@ -270,11 +285,53 @@ class Store:
                     status=transition.new.value,
                     started_at=transition.at,
                     cause=transition.cause[:1000],
+                    impacted_by=impacted_by,
                 )
             )
-            if change.incident is not None:
-                await _save_incident(conn, change.incident, change.new_events, change.opened)
+            for change in changes:
+                if change.incident is not None:
+                    await _save_incident(conn, change.incident, change.new_events, change.opened)
             await _enqueue(conn, outbox)
+
+    async def save_changes(
+        self, changes: Sequence[Change], outbox: Sequence[Notification] = ()
+    ) -> None:
+        """Incident changes without a status transition (provider updates, re-grouping)."""
+        async with self._begin() as conn:
+            for change in changes:
+                if change.incident is not None:
+                    await _save_incident(conn, change.incident, change.new_events, change.opened)
+            await _enqueue(conn, outbox)
+
+    async def acknowledge(
+        self, incident_id: str, by: str, at: datetime, note: str | None = None
+    ) -> Incident | None:
+        """Acknowledge an open incident once; returns it as stored afterwards (None if unknown).
+
+        A second acknowledgement changes nothing: the first one stands.
+        """
+        async with self._begin() as conn:
+            result = await conn.execute(
+                incidents.update()
+                .where(incidents.c.id == incident_id, incidents.c.acknowledged_at.is_(None))
+                .values(acknowledged_at=at, acknowledged_by=by[:200], ack_note=(note or None))
+            )
+            if result.rowcount:
+                text = f"Acknowledged by {by}" + (f": {note}" if note else "")
+                await conn.execute(
+                    incident_events.insert().values(
+                        incident_id=incident_id,
+                        at=at,
+                        kind=EventKind.ACKNOWLEDGED.value,
+                        text=text[:4000],
+                    )
+                )
+        return await self.incident(incident_id)
+
+    async def notification_keys(self, incident_id: str) -> set[str]:
+        query = sa.select(notifications.c.key).where(notifications.c.incident_id == incident_id)
+        async with self._connect() as conn:
+            return set((await conn.execute(query)).scalars())
 
     async def add_event(self, incident_id: str, event: IncidentEvent) -> None:
         """Append one event to an incident's timeline (deliveries, failures, notes)."""
@@ -320,10 +377,24 @@ class Store:
         return found[0] if found else None
 
     async def list_incidents(
-        self, service_id: str | None = None, limit: int = 100
+        self,
+        service_id: str | None = None,
+        limit: int | None = 100,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
     ) -> list[Incident]:
-        where = incidents.c.service_id == service_id if service_id else sa.true()
-        return await self._incidents(where, limit=limit)
+        """Incidents, newest first; with ``start``/``end`` only those overlapping [start, end)."""
+        conditions = []
+        if service_id:
+            conditions.append(incidents.c.service_id == service_id)
+        if end is not None:
+            conditions.append(incidents.c.opened_at < end)
+        if start is not None:
+            conditions.append(
+                sa.or_(incidents.c.resolved_at.is_(None), incidents.c.resolved_at > start)
+            )
+        return await self._incidents(sa.and_(sa.true(), *conditions), limit=limit)
 
     async def _incidents(self, where: Any, limit: int | None = None) -> list[Incident]:
         query = (
@@ -360,6 +431,10 @@ class Store:
                 worst=Status(r["worst"]),
                 provider_incidents=_load_provider(r["provider_incidents"]),
                 events=tuple(events[r["id"]]),
+                acknowledged_at=r["acknowledged_at"],
+                acknowledged_by=r["acknowledged_by"],
+                ack_note=r["ack_note"],
+                impacted=tuple(json.loads(r["impacted"] or "[]")),
             )
             for r in rows
         ]
@@ -400,6 +475,16 @@ class Store:
         async with self._connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [_notification(r) for r in rows]
+
+    async def sent_count(self, channel: str, since: datetime) -> int:
+        """How many notifications ``channel`` has delivered since ``since``."""
+        query = sa.select(sa.func.count()).where(
+            notifications.c.channel == channel,
+            notifications.c.state == "sent",
+            notifications.c.sent_at >= since,
+        )
+        async with self._connect() as conn:
+            return int((await conn.execute(query)).scalar() or 0)
 
     async def mark_sent(self, notification_id: int, now: datetime) -> None:
         await self._update_notification(
@@ -458,6 +543,18 @@ class _Guard:
             raise StoreError(f"database error: {_short(exc_info[1])}") from None
 
 
+def _check_sqlite_path(url: str) -> None:
+    """A clear error before the driver starts when a SQLite file cannot be created."""
+    parsed = sa.engine.make_url(async_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    folder = Path(parsed.database).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise StoreError(f"cannot open database {redact(url)}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise StoreError(f"cannot open database {redact(url)}: folder {folder} is not writable")
+
+
 def _short(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.splitlines()[0][:300] if text else type(exc).__name__
@@ -483,6 +580,8 @@ async def _close_span(conn: AsyncConnection, service_id: str, at: datetime) -> N
 async def _save_incident(
     conn: AsyncConnection, incident: Incident, new_events: Sequence[IncidentEvent], created: bool
 ) -> None:
+    # Acknowledgement columns are written only by ``acknowledge`` (another process may set
+    # them while the daemon holds an older copy of the incident).
     values = {
         "service_id": incident.service_id,
         "opened_at": incident.opened_at,
@@ -490,6 +589,7 @@ async def _save_incident(
         "status": incident.status.value,
         "worst": incident.worst.value,
         "provider_incidents": _dump_provider(incident.provider_incidents),
+        "impacted": json.dumps(list(incident.impacted)),
     }
     if created:
         await conn.execute(incidents.insert().values(id=incident.id, **values))
@@ -527,9 +627,11 @@ async def _enqueue(conn: AsyncConnection, items: Sequence[Notification]) -> None
             "body_text": n.message.text,
             "body_html": n.message.html,
             "severity": n.message.severity.value,
+            "parts": _dump_parts(n.message),
             "created_at": n.created_at,
-            "state": "pending",
+            "state": n.state,
             "next_attempt_at": n.created_at,
+            "fallback": ",".join(n.fallback),
         }
         for n in items
     ]
@@ -537,11 +639,24 @@ async def _enqueue(conn: AsyncConnection, items: Sequence[Notification]) -> None
 
 
 def _span(r: Any) -> Span:
-    return Span(r["service_id"], Status(r["status"]), r["started_at"], r["ended_at"], r["cause"])
+    return Span(
+        r["service_id"],
+        Status(r["status"]),
+        r["started_at"],
+        r["ended_at"],
+        r["cause"],
+        r["impacted_by"],
+    )
 
 
 def _notification(r: Any) -> Notification:
-    message = Message(r["subject"], r["body_text"], r["body_html"], Status(r["severity"]))
+    message = Message(
+        r["subject"],
+        r["body_text"],
+        r["body_html"],
+        Status(r["severity"]),
+        **_load_parts(r["parts"]),
+    )
     return Notification(
         key=r["key"],
         channel=r["channel"],
@@ -556,26 +671,56 @@ def _notification(r: Any) -> Notification:
         attempts=r["attempts"],
         last_error=r["last_error"],
         sent_at=r["sent_at"],
+        fallback=tuple(a for a in r["fallback"].split(",") if a),
     )
+
+
+_PROVIDER_TIMES = ("updated_at", "started_at")
 
 
 def _dump_provider(items: tuple[ProviderIncident, ...]) -> str:
-    return json.dumps(
-        [
-            {**asdict(p), "updated_at": p.updated_at.isoformat() if p.updated_at else None}
-            for p in items
-        ]
-    )
+    rows = []
+    for p in items:
+        row = asdict(p)
+        for name in _PROVIDER_TIMES:
+            row[name] = row[name].isoformat() if row[name] else None
+        rows.append(row)
+    return json.dumps(rows)
 
 
 def _load_provider(text: str) -> tuple[ProviderIncident, ...]:
     items = []
     for raw in json.loads(text or "[]"):
-        updated = raw.pop("updated_at", None)
+        times = {name: raw.pop(name, None) for name in _PROVIDER_TIMES}
+        known = {k: v for k, v in raw.items() if k in ProviderIncident.__dataclass_fields__}
+        parsed = {k: datetime.fromisoformat(v) if v else None for k, v in times.items()}
         items.append(
             replace(
-                ProviderIncident(**raw),
-                updated_at=datetime.fromisoformat(updated) if updated else None,
+                ProviderIncident(**known),
+                updated_at=parsed["updated_at"],
+                started_at=parsed["started_at"],
             )
         )
     return tuple(items)
+
+
+def _dump_parts(message: Message) -> str:
+    """The structured parts chat and SMS channels build from (see ``Message``)."""
+    return json.dumps(
+        {
+            "links": [list(x) for x in message.links],
+            "facts": [list(x) for x in message.facts],
+            "sections": [list(x) for x in message.sections],
+            "short": message.short,
+        }
+    )
+
+
+def _load_parts(text: str) -> dict[str, Any]:
+    raw = json.loads(text or "{}")
+    return {
+        "links": tuple(tuple(x) for x in raw.get("links", [])),
+        "facts": tuple(tuple(x) for x in raw.get("facts", [])),
+        "sections": tuple(tuple(x) for x in raw.get("sections", [])),
+        "short": raw.get("short", ""),
+    }

@@ -16,9 +16,9 @@ outage seen at 09:02 and confirmed at 09:03 started at 09:02, for the alert and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.model import CheckResult, ProviderIncident, Status, Transition, worst
 
@@ -118,6 +118,13 @@ def provider_incidents(checks: Mapping[str, CheckState]) -> tuple[ProviderIncide
         for incident in check.last.incidents if check.last else ():
             seen.setdefault((incident.name, incident.url), incident)
     return tuple(seen.values())
+
+
+def is_flapping(
+    changes: Sequence[datetime], now: datetime, window: timedelta, max_changes: int
+) -> bool:
+    """More than ``max_changes`` status changes within ``window`` before ``now``."""
+    return sum(1 for at in changes if now - at <= window) > max_changes
 
 
 def resumed(service_id: str, status: Status, since: datetime, check_ids: list[str]) -> ServiceState:

@@ -100,7 +100,11 @@ def _build(
             _build(child, (*path, i), lines, problems, filename, env)
             for i, child in enumerate(node.value)
         ]
-    value = _scalar(node)
+    try:
+        value = _scalar(node)
+    except (ValueError, yaml.YAMLError) as exc:  # e.g. an impossible date: 2026-02-30
+        problems.append(f"{filename}:{lines[path]}: {format_path(path)}: {exc}")
+        return None
     if isinstance(value, str) and "$" in value:
         where = f"{filename}:{lines[path]}: {format_path(path)}"
         return _interpolate(value, env, lambda msg: problems.append(f"{where}: {msg}"))

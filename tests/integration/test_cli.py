@@ -40,6 +40,7 @@ def write_config(
 organisation: {{name: Oakfield, timezone: Europe/London}}
 smtp: {{host: 127.0.0.1, port: {smtp_port}, starttls: false, from: "Lifeline <alerts@oak.example>"}}
 defaults: {{interval: {interval}, timeout: 2s, spread: 0s, failures_before_alert: 1, retry_initial: 1s}}
+alerting: {{group_window: 0s}}
 contacts: [{{id: jo, name: Jo Patel, role: IT lead, email: jo@oak.example}}]
 services:
   - id: mis

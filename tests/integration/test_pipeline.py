@@ -29,6 +29,7 @@ organisation: {name: Oakfield Academy Trust, timezone: Europe/London}
 smtp: {host: 127.0.0.1, port: SMTP_PORT, starttls: false, from: "Lifeline <alerts@oakfield.example>"}
 defaults: {interval: 60s, timeout: 5s, failures_before_alert: 2, successes_before_recovery: 2,
            retry_initial: 30s, retry_max: 5m}
+alerting: {group_window: 0s}
 sites: [{id: oak, name: Oakfield Primary School}, {id: elm, name: Elm Academy}]
 contacts:
   - {id: jo, name: Jo Patel, role: IT lead, site: oak, email: jo@oak.example}

@@ -190,3 +190,16 @@ def test_notify_without_smtp_is_an_error() -> None:
     assert problems(text) == [
         "lifeline.yaml:1: smtp: an smtp: section is needed to email the contacts in notify:"
     ]
+
+
+def test_impossible_date_is_a_config_error_with_line() -> None:
+    text = (
+        MINIMAL
+        + "maintenance:\n  - {name: x, start: 2026-02-30 01:00:00, end: 2026-03-01 01:00:00}\n"
+    )
+    found = problems(text)
+    assert (
+        len(found) == 1
+        and found[0].startswith("lifeline.yaml:12: maintenance[0].start: ")
+        and "day is out of range" in found[0]
+    )

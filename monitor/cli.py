@@ -48,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="validate the configuration and exit")
     with_config(validate)
 
+    ack = sub.add_parser("ack", help="acknowledge an incident: stops its escalation")
+    ack.add_argument("incident", help="the incident id (see `lifeline incidents`)")
+    ack.add_argument("--by", required=True, help="who is dealing with it")
+    ack.add_argument("--note", help="e.g. 'on the phone to the provider'")
+    ack.add_argument("--db", help=f"database URL (default: $LIFELINE_DB or {DEFAULT_URL})")
+
+    incidents = sub.add_parser("incidents", help="list open incidents")
+    incidents.add_argument("--all", action="store_true", help="include resolved ones (latest 50)")
+    incidents.add_argument("--db", help=f"database URL (default: $LIFELINE_DB or {DEFAULT_URL})")
+
     demo = sub.add_parser("demo", help="run a scripted outage against local simulated providers")
     demo.add_argument("--speed", type=float, default=1.0, help="run the script N times faster")
     return parser
@@ -71,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from monitor.demo import run_demo
 
             return asyncio.run(run_demo(speed=args.speed))
+        if args.command in ("ack", "incidents"):
+            db_url = args.db or os.environ.get("LIFELINE_DB") or DEFAULT_URL
+            async_url(db_url)
+            if args.command == "ack":
+                return asyncio.run(acknowledge(db_url, args.incident, args.by, args.note))
+            return asyncio.run(list_incidents(db_url, args.all))
         config = load_config(args.config)
         if args.command == "validate":
             print(
@@ -170,3 +186,64 @@ async def check_once(config: Config, fmt: str) -> int:
             print(f"{s.name:<{width}}  {status.label:<17}  {s.criticality:<8}  {detail}")
     bad = [s for s, status, _ in rows if s.criticality == "critical" and status is not Status.UP]
     return EXIT_DOWN if bad else EXIT_OK
+
+
+async def acknowledge(db_url: str, incident_id: str, by: str, note: str | None) -> int:
+    """Acknowledge in the store; the running daemon tells everyone on its next pass."""
+    store = await Store.open(db_url)
+    try:
+        before = await store.incident(incident_id)
+        if before is None:
+            print(
+                f"lifeline: no incident {incident_id!r} (see `lifeline incidents`)", file=sys.stderr
+            )
+            return EXIT_DOWN
+        if before.resolved_at is not None:
+            print(
+                f"{incident_id} was resolved at {before.resolved_at:%Y-%m-%d %H:%M} UTC; "
+                "nothing to do."
+            )
+            return EXIT_OK
+        after = await store.acknowledge(incident_id, by, datetime.now(UTC), note)
+    finally:
+        await store.close()
+    assert after is not None and after.acknowledged_at is not None
+    if before.acknowledged_at is not None:
+        print(
+            f"{incident_id} was already acknowledged by {after.acknowledged_by} "
+            f"at {after.acknowledged_at:%Y-%m-%d %H:%M} UTC."
+        )
+    else:
+        print(
+            f"{incident_id} acknowledged by {after.acknowledged_by}; escalation stops and "
+            "everyone already told will hear within a few seconds (the daemon must be running)."
+        )
+    return EXIT_OK
+
+
+async def list_incidents(db_url: str, include_resolved: bool) -> int:
+    store = await Store.open(db_url)
+    try:
+        found = (
+            await store.list_incidents(limit=50)
+            if include_resolved
+            else sorted((await store.open_incidents()).values(), key=lambda i: i.opened_at)
+        )
+    finally:
+        await store.close()
+    if not found:
+        print("No open incidents." if not include_resolved else "No incidents recorded.")
+        return EXIT_OK
+    for i in found:
+        state = (
+            "resolved"
+            if i.resolved_at
+            else (
+                f"acknowledged by {i.acknowledged_by}" if i.acknowledged_at else "NOT acknowledged"
+            )
+        )
+        print(
+            f"{i.id}  {i.service_id:<16} {i.status.label:<15} "
+            f"since {i.opened_at:%Y-%m-%d %H:%M} UTC  {state}"
+        )
+    return EXIT_OK

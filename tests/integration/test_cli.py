@@ -165,3 +165,39 @@ async def test_demo_runs_the_scripted_outage() -> None:
     assert "[Lifeline] DOWN: MIS (Arbor) at Oakfield Primary School" in out
     assert "[Lifeline] RECOVERED: MIS (Arbor) at Oakfield Primary School" in out
     assert "mis: up -> partial_outage" in out or "mis: up -> major_outage" in out
+
+
+async def test_ack_and_incidents_commands_on_the_store(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from monitor.incidents import apply
+    from monitor.model import Status, Transition
+    from monitor.store import Store
+
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    store = await Store.open(db)
+    t = Transition(
+        "mis", Status.UP, Status.MAJOR_OUTAGE, datetime(2026, 12, 3, 9, 2, tzinfo=UTC), "HTTP 503"
+    )
+    await store.commit_transition(t, [apply(None, t, "mis-20261203-0902-ab12")])
+    await store.close()
+
+    code, out, _ = await lifeline("incidents", "--db", db)
+    assert code == 0 and "mis-20261203-0902-ab12  mis" in out and "NOT acknowledged" in out
+    code, out, _ = await lifeline(
+        "ack", "mis-20261203-0902-ab12", "--by", "Jo Patel", "--note", "on it", "--db", db
+    )
+    assert code == 0 and "acknowledged by Jo Patel" in out
+    code, out, _ = await lifeline("ack", "mis-20261203-0902-ab12", "--by", "Sam", "--db", db)
+    assert code == 0 and "already acknowledged by Jo Patel" in out
+    code, _, err = await lifeline("ack", "nope", "--by", "Sam", "--db", db)
+    assert code == 1 and "no incident 'nope'" in err
+    code, out, _ = await lifeline("incidents", "--db", db)
+    assert "acknowledged by Jo Patel" in out
+
+    store = await Store.open(db)
+    stored = await store.incident("mis-20261203-0902-ab12")
+    await store.close()
+    assert (
+        stored is not None and stored.acknowledged_by == "Jo Patel" and stored.ack_note == "on it"
+    )

@@ -124,7 +124,7 @@ def is_flapping(
     changes: Sequence[datetime], now: datetime, window: timedelta, max_changes: int
 ) -> bool:
     """More than ``max_changes`` status changes within ``window`` before ``now``."""
-    return sum(1 for at in changes if now - at <= window) > max_changes
+    return sum(1 for at in changes if timedelta(0) <= now - at <= window) > max_changes
 
 
 def resumed(service_id: str, status: Status, since: datetime, check_ids: list[str]) -> ServiceState:

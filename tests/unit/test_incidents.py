@@ -70,3 +70,20 @@ def test_provider_updates_are_recorded_once() -> None:
     assert [e.kind for e in newer.new_events] == [EventKind.STATUS, EventKind.PROVIDER]
     assert "Fix rolling out" in newer.new_events[1].text
     assert newer.incident is not None and newer.incident.provider_incidents == (update,)
+
+
+def test_merge_provider_reports_only_new_posts() -> None:
+    from monitor.incidents import merge_provider
+
+    first = ProviderIncident("Registers not saving", "investigating", url="u", latest_update="Looking")
+    inc = apply(None, tr(S.UP, S.PARTIAL_OUTAGE, 0, first), "i1").incident
+    assert inc is not None
+    assert merge_provider(inc, (first,), T0) is None
+    later = ProviderIncident("Registers not saving", "identified", url="u", latest_update="Fix coming")
+    other = ProviderIncident("Slow reports", "investigating", url="v")
+    change = merge_provider(inc, (later, other), T0 + timedelta(minutes=3))
+    assert change is not None and change.incident is not None
+    assert change.updates == (later, other)
+    assert change.incident.provider_incidents == (later, other)
+    assert [e.kind for e in change.new_events] == [EventKind.PROVIDER, EventKind.PROVIDER]
+    assert change.incident.status is S.PARTIAL_OUTAGE and change.incident.is_open

@@ -116,3 +116,13 @@ def test_outage_is_dated_from_its_first_failed_result() -> None:
         (S.MAJOR_OUTAGE, T0 + timedelta(minutes=2)),
         (S.UP, T0 + timedelta(minutes=5)),
     ]
+
+
+def test_flapping_counts_changes_inside_the_window() -> None:
+    from monitor.tracker import is_flapping
+
+    changes = [T0 + timedelta(minutes=m) for m in (0, 5, 10, 40, 45)]
+    window = timedelta(minutes=30)
+    assert not is_flapping(changes, T0 + timedelta(minutes=45), window, 2)  # 40, 45 (and 15..) only
+    assert is_flapping(changes, T0 + timedelta(minutes=12), window, 2)  # 0, 5, 10
+    assert not is_flapping(changes, T0 + timedelta(minutes=12), window, 3)

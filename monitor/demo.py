@@ -12,6 +12,8 @@ import asyncio
 import email
 import email.policy
 import html
+import re
+import secrets
 import socket
 import tempfile
 import textwrap
@@ -21,6 +23,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
@@ -35,6 +38,12 @@ smtp: {host: 127.0.0.1, port: SMTP_PORT, starttls: false,
 defaults: {interval: INTERVAL, timeout: 2s, spread: 0s, failures_before_alert: 2,
            successes_before_recovery: 2, retry_initial: 1s}
 alerting: {group_window: INTERVAL}
+web: {listen: "127.0.0.1:WEB_PORT", base_url: "http://127.0.0.1:WEB_PORT", secret_key: SECRET}
+groups: {leadership: [sam]}
+escalation:
+  critical:
+    - {after: 0s, notify: ["@service"], via: [email]}
+    - {after: ESCALATE_AFTER, notify: [leadership], via: [email]}
 sites: [{id: oakfield-primary, name: Oakfield Primary School}]
 contacts:
   - {id: jo, name: Jo Patel, role: IT lead, site: oakfield-primary, email: jo@oakfield.example}
@@ -55,7 +64,7 @@ services:
       name: Arbor Education (simulated)
       status_page: BASE/
       support: {email: support@provider.example, phone: "0300 000 0000"}
-    notify: [jo, sam]
+    notify: [jo]
     checks:
       - {type: statuspage, url: BASE/api/v2/summary.json, components: [MIS]}
       - {type: http, url: BASE/login, contains: Sign in}
@@ -183,10 +192,13 @@ class MailSink:
         return "250 Message accepted for delivery"
 
 
-def demo_config(base: str, smtp_port: int, interval: float) -> Config:
+def demo_config(base: str, smtp_port: int, web_port: int, interval: float) -> Config:
     text = (
         DEMO_CONFIG.replace("BASE", base)
         .replace("SMTP_PORT", str(smtp_port))
+        .replace("WEB_PORT", str(web_port))
+        .replace("SECRET", secrets.token_hex(16))
+        .replace("ESCALATE_AFTER", f"{5 * interval:g}s")
         .replace("INTERVAL", f"{interval:g}s")
     )
     return parse_config(text, "<demo>", {})
@@ -205,43 +217,56 @@ def _print_mail(message: EmailMessage) -> None:
 
 
 async def run_demo(speed: float = 1.0) -> int:
-    """Run the scripted outage; return 0 if the outage and recovery were both mailed."""
+    """Run the scripted outage; return 0 if every expected mail arrived."""
     provider = Provider()
     runner = web.AppRunner(provider_app(provider), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     port = runner.addresses[0][1]
     sink = MailSink()
     smtp_port = _free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     interval = max(0.2, 2.0 / speed)
-    config = demo_config(f"http://127.0.0.1:{port}", smtp_port, interval)
+    config = demo_config(f"http://127.0.0.1:{port}", smtp_port, _free_port(), interval)
     workdir = Path(tempfile.mkdtemp(prefix="lifeline-demo-"))
     store = await Store.open(f"sqlite:///{workdir / 'demo.db'}")
     daemon = Daemon(config, store)
+    daemon.tick_every = interval / 2
     stop = asyncio.Event()
     task = asyncio.create_task(daemon.run(stop))
     ok = False
     try:
         _say(f"Simulated provider on http://127.0.0.1:{port}, SMTP sink on 127.0.0.1:{smtp_port}")
         _say(f"Watching {len(config.services)} services every {interval:g}s; all operational.")
-        await asyncio.sleep(12 / speed)
+        await asyncio.sleep(6 * interval)
         _say("SCRIPT: the MIS provider posts a partial outage and the login page returns 503.")
         provider.outage = True
-        down = await _wait_for(lambda: _count(sink, "DOWN") >= 2, 25 / speed)
+        down = await _wait_for(lambda: _count(sink, "DOWN") >= 1, 15 * interval)
+        _say("Lifeline alerted the IT lead." if down else "No DOWN mail arrived in time!")
+        escalated = await _wait_for(lambda: _count(sink, "ESCALATED") >= 1, 15 * interval)
         _say(
-            "Lifeline alerted the IT lead and business manager."
-            if down
-            else "No DOWN mail arrived in time!"
+            "Nobody acknowledged, so Lifeline escalated to the business manager."
+            if escalated
+            else "No escalation arrived in time!"
         )
-        await asyncio.sleep(10 / speed)
+        acked = await _acknowledge_from_mail(sink, "jo@oakfield.example")
+        _say(
+            "SCRIPT: Jo opened the link in the alert and pressed Acknowledge."
+            if acked
+            else "Could not acknowledge through the link!"
+        )
+        told = await _wait_for(lambda: _count(sink, "ACKNOWLEDGED") >= 2, 10 * interval)
+        await asyncio.sleep(3 * interval)
         _say("SCRIPT: the provider resolves the incident; the login page answers again.")
         provider.outage = False
-        up = await _wait_for(lambda: _count(sink, "RECOVERED") >= 2, 25 / speed)
-        _say("Lifeline sent the recovery notice." if up else "No RECOVERED mail arrived in time!")
-        ok = down and up
+        up = await _wait_for(lambda: _count(sink, "RECOVERED") >= 2, 15 * interval)
+        _say(
+            "Lifeline told everyone it had told that the MIS is back."
+            if up
+            else "No RECOVERED mail!"
+        )
+        ok = down and escalated and acked and told and up
     finally:
         stop.set()
         await task
@@ -258,11 +283,34 @@ async def run_demo(speed: float = 1.0) -> int:
         f"\nThe provider's status page was fetched {provider.requests} times "
         f"(one request per interval, shared by every check that uses it)."
     )
-    print(f"\nMails sent ({len(sink.messages)}):\n")
+    print(f"\nMails sent ({len(sink.messages)}):")
     for message in sink.messages:
-        _print_mail(message)
+        print(f"  To: {message['To']:<24} {message['Subject']}")
+    if sink.messages:
+        print("\nThe first one in full:\n")
+        _print_mail(sink.messages[0])
     print(f"Store: {workdir / 'demo.db'}")
     return 0 if ok else 1
+
+
+async def _acknowledge_from_mail(sink: MailSink, to: str) -> bool:
+    """Do what Jo would: open the link in the alert (a GET shows a form), then press
+    Acknowledge (a POST)."""
+    for message in sink.messages:
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None and str(message["To"]) == to else ""
+        link = re.search(r"http://127\.0\.0\.1:\d+/ack/\S+", text)
+        if link is None:
+            continue
+        async with httpx.AsyncClient() as client:
+            page = await client.get(link.group(0))
+            if page.status_code != 200 or 'method="post"' not in page.text:
+                return False
+            done = await client.post(
+                link.group(0), data={"name": "Jo Patel", "note": "Paper registers out"}
+            )
+            return done.status_code == 200
+    return False
 
 
 def _free_port() -> int:

@@ -32,7 +32,14 @@ def problems(text: str, env: dict[str, str] | None = None) -> list[str]:
 @pytest.mark.parametrize("name", ["example.yaml", "trust.yaml"])
 def test_shipped_examples_validate(name: str, tmp_path: Path) -> None:
     (tmp_path / "smtp_password").write_text("secret\n")
-    env = {"SMTP_PASSWORD": "pw", "CREDENTIALS_DIRECTORY": str(tmp_path)}
+    (tmp_path / "lifeline_secret").write_text("0123456789abcdef0123\n")
+    env = {
+        "SMTP_PASSWORD": "pw",
+        "CREDENTIALS_DIRECTORY": str(tmp_path),
+        "LIFELINE_SECRET": "0123456789abcdef0123",
+        "TEAMS_WEBHOOK_URL": "https://example.webhook.office.com/workflows/abc",
+        "TWILIO_AUTH_TOKEN": "token",
+    }
     config = load_config(ROOT / "config" / name, env)
     assert len(config.services) >= 7
     assert all(s.checks for s in config.services)

@@ -54,7 +54,7 @@ from feedparser.exceptions import ThingsNobodyCaresAboutButMe
 from pydantic import Field, field_validator
 
 from checks.base import CheckSpec
-from checks.http import WebUrl, clip, host_of, internal_error_result, safe_link, unreadable_reason
+from checks.http import WebUrl, clip, host_of, judged, safe_link, unreadable_reason
 from monitor.durations import Duration, format_duration
 from monitor.http import HttpObservation, HttpProbe
 from monitor.model import CheckResult, ProviderIncident, Status, worst
@@ -134,18 +134,7 @@ def evaluate(spec: Spec, observation: HttpObservation, check_id: str) -> CheckRe
 
     Never raises: an unreadable document is ``unknown`` with the reason in the summary.
     """
-    try:
-        status, summary, incidents = _judge(spec, observation)
-    except Exception as exc:  # the contract: a check never raises
-        return internal_error_result(check_id, observation, spec.describe(), exc)
-    return CheckResult(
-        check_id=check_id,
-        status=status,
-        summary=clip(summary),
-        observed_at=observation.observed_at,
-        latency=observation.elapsed,
-        incidents=incidents,
-    )
+    return judged(check_id, observation, spec.describe(), lambda: _judge(spec, observation))
 
 
 # --- reading the feed -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ This module also holds the few helpers every HTTP-based check shares (URL valida
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,7 +27,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from checks.base import CheckSpec
 from monitor.durations import Duration
 from monitor.http import HttpObservation, HttpProbe
-from monitor.model import CheckResult, Status
+from monitor.model import CheckResult, ProviderIncident, Status
 
 # --- helpers shared by the HTTP-based checks --------------------------------------------------
 
@@ -118,16 +119,32 @@ def unreadable_reason(observation: HttpObservation) -> str | None:
     return None
 
 
-def internal_error_result(
-    check_id: str, observation: HttpObservation, what: str, exc: Exception
+Judgement = tuple[Status, str, tuple[ProviderIncident, ...]]
+
+
+def judged(
+    check_id: str,
+    observation: HttpObservation,
+    what: str,
+    judge: Callable[[], Judgement],
 ) -> CheckResult:
-    """The result for a bug or an input no rule anticipated: ``unknown``, never a crash."""
+    """The result of ``judge()``, the one place a check's rules run. A bug or an input no
+    rule anticipated becomes ``unknown`` with ``what`` named: never a crash."""
+    try:
+        status, summary, incidents = judge()
+    except Exception as exc:  # the contract: a check never raises
+        status, summary, incidents = (
+            Status.UNKNOWN,
+            f"{what}: could not evaluate ({type(exc).__name__})",
+            (),
+        )
     return CheckResult(
         check_id=check_id,
-        status=Status.UNKNOWN,
-        summary=clip(f"{what}: could not evaluate ({type(exc).__name__})"),
+        status=status,
+        summary=clip(summary),
         observed_at=observation.observed_at,
         latency=observation.elapsed,
+        incidents=incidents,
     )
 
 
@@ -211,16 +228,8 @@ def evaluate(spec: Spec, observation: HttpObservation, check_id: str) -> CheckRe
     major outage; ``contains`` missing or ``not_contains`` present ⇒ major outage; slower
     than ``max_latency`` ⇒ degraded; otherwise up. Never raises.
     """
-    try:
-        status, summary = _judge(spec, observation)
-    except Exception as exc:  # the contract: a check never raises
-        return internal_error_result(check_id, observation, display_url(spec.url), exc)
-    return CheckResult(
-        check_id=check_id,
-        status=status,
-        summary=clip(summary),
-        observed_at=observation.observed_at,
-        latency=observation.elapsed,
+    return judged(
+        check_id, observation, display_url(spec.url), lambda: (*_judge(spec, observation), ())
     )
 
 

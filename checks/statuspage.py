@@ -45,7 +45,7 @@ from checks.http import (
     WebUrl,
     clip,
     host_of,
-    internal_error_result,
+    judged,
     safe_link,
     unreadable_reason,
 )
@@ -103,18 +103,7 @@ def evaluate(spec: Spec, observation: HttpObservation, check_id: str) -> CheckRe
     Never raises: an unreadable page or a payload of the wrong shape is ``unknown`` with the
     reason in the summary.
     """
-    try:
-        status, summary, incidents = _judge(spec, observation)
-    except Exception as exc:  # the contract: a check never raises
-        return internal_error_result(check_id, observation, spec.describe(), exc)
-    return CheckResult(
-        check_id=check_id,
-        status=status,
-        summary=clip(summary),
-        observed_at=observation.observed_at,
-        latency=observation.elapsed,
-        incidents=incidents,
-    )
+    return judged(check_id, observation, spec.describe(), lambda: _judge(spec, observation))
 
 
 # --- the payload, as far as we use it ---------------------------------------------------------

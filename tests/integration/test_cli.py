@@ -163,6 +163,8 @@ async def test_demo_runs_the_scripted_outage() -> None:
     code, out, err = await lifeline("demo", "--speed", "8", timeout=120)
     assert code == 0, out + err
     assert "[Lifeline] DOWN: MIS (Arbor) at Oakfield Primary School" in out
+    assert "[Lifeline] ESCALATED: MIS (Arbor) at Oakfield Primary School" in out
+    assert "[Lifeline] ACKNOWLEDGED: MIS (Arbor) at Oakfield Primary School — by Jo Patel" in out
     assert "[Lifeline] RECOVERED: MIS (Arbor) at Oakfield Primary School" in out
     assert "mis: up -> partial_outage" in out or "mis: up -> major_outage" in out
 

@@ -21,6 +21,7 @@ Fewer, truer alerts:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 from collections.abc import Callable, Sequence
@@ -49,6 +50,12 @@ from monitor.tracker import ServiceState, Thresholds, is_flapping, observe, resu
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+
+def _post_number(update: ProviderIncident) -> int:
+    """A stable number for one provider post (the same across restarts, unlike ``hash``)."""
+    text = "\x1f".join((update.name, update.status, update.latest_update))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 
 
 def new_incident_id(service_id: str, at: datetime) -> str:
@@ -354,7 +361,7 @@ class Monitor:
         for update in change.updates:
             sent = await self._store.notification_keys(incident.id)
             told = list(escalation.told_targets(incident.id, sent))
-            number = abs(hash((update.name, update.status, update.latest_update))) % 10**8
+            number = _post_number(update)
             dues = [
                 escalation.Due(escalation.key(incident.id, "update", number, t), "update", t)
                 for t in told

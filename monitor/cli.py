@@ -15,7 +15,11 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from monitor.cli_documents import COMMANDS as DOCUMENT_COMMANDS
+from monitor.cli_documents import add_commands as add_document_commands
+from monitor.cli_documents import run_command as run_document_command
 from monitor.config import Config, load_config
+from monitor.documents_config import documents_of
 from monitor.errors import ConfigError, StoreError
 from monitor.http import HttpFetcher
 from monitor.model import CheckResult, Status, worst
@@ -58,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     incidents.add_argument("--all", action="store_true", help="include resolved ones (latest 50)")
     incidents.add_argument("--db", help=f"database URL (default: $LIFELINE_DB or {DEFAULT_URL})")
 
+    add_document_commands(sub)
+
     demo = sub.add_parser("demo", help="run a scripted outage against local simulated providers")
     demo.add_argument("--speed", type=float, default=1.0, help="run the script N times faster")
     return parser
@@ -97,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "check":
             return asyncio.run(check_once(config, args.format))
+        if args.command in DOCUMENT_COMMANDS:
+            db_url = args.db or os.environ.get("LIFELINE_DB") or DEFAULT_URL
+            async_url(db_url)
+            return asyncio.run(documents(args, config, db_url))
         db_url = args.db or os.environ.get("LIFELINE_DB") or DEFAULT_URL
         async_url(db_url)  # an unsupported URL is a usage error, before anything starts
         return asyncio.run(run_daemon(config, db_url))
@@ -247,3 +257,14 @@ async def list_incidents(db_url: str, include_resolved: bool) -> int:
             f"since {i.opened_at:%Y-%m-%d %H:%M} UTC  {state}"
         )
     return EXIT_OK
+
+
+async def documents(args: argparse.Namespace, config: Config, db_url: str) -> int:
+    """``report``, ``plan``, ``review``, ``note``, ``scorecard``: from the config and the store."""
+    store = await Store.open(db_url)
+    try:
+        return await run_document_command(
+            args, config, documents_of(config), store, datetime.now(UTC)
+        )
+    finally:
+        await store.close()

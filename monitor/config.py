@@ -28,6 +28,14 @@ from pydantic import (
 )
 
 from checks import AnyCheck
+from monitor.documents_config import (
+    Communication,
+    Export,
+    PlanInfo,
+    Reports,
+    documents_of,
+    reference_problems,
+)
 from monitor.durations import Duration
 from monitor.errors import ConfigError
 from monitor.escalation import DEFAULT_POLICY, EMAIL, SERVICE_CONTACTS, Step
@@ -266,6 +274,10 @@ class Config(Model):
     maintenance: list[MaintenanceWindow] = []
     calendar: Calendar | None = None
     web: Web | None = None
+    reports: Reports | None = None
+    communication: Communication | None = None
+    exports: list[Export] = []
+    plan: PlanInfo | None = None
     services: list[Service] = Field(min_length=1)
 
     def service(self, service_id: str) -> Service:
@@ -335,6 +347,10 @@ def parse_config(text: str, filename: str, env: Mapping[str, str]) -> Config:
     problems = [
         f"{source.where(p)}: {format_path(p)}: {msg}" for p, msg in _reference_problems(config)
     ]
+    for line in reference_problems(config, documents_of(config)):
+        where, _, message = line.partition(": ")
+        path = _parse_path(where)
+        problems.append(f"{source.where(path)}: {where}: {message}")
     if problems:
         raise ConfigError(problems)
     return config
@@ -460,6 +476,17 @@ def _reference_problems(config: Config) -> Iterator[tuple[DataPath, str]]:
             ("services", index, "depends_on"),
             "dependency cycle: " + " -> ".join([*cycle, cycle[0]]),
         )
+
+
+def _parse_path(text: str) -> DataPath:
+    """``reports.recipients[0]`` → ``("reports", "recipients", 0)``."""
+    parts: list[str | int] = []
+    for piece in text.replace("]", "").split("."):
+        name, *indices = piece.split("[")
+        if name:
+            parts.append(name)
+        parts += [int(i) for i in indices if i.isdigit()]
+    return tuple(parts)
 
 
 def _cycles(graph: dict[str, list[str]]) -> Iterator[list[str]]:

@@ -22,10 +22,13 @@ import httpx
 from aiohttp import web
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import alerts
+from monitor import reports as reports_doc
 from monitor.config import Config
+from monitor.documents_config import documents_of
 from monitor.engine import Monitor
 from monitor.escalation import EMAIL
 from monitor.http import USER_AGENT, HttpFetcher
@@ -58,6 +61,21 @@ def email_sender(config: Config) -> Sender:
         await email.send(n.message, [n.recipient], config.smtp)
 
     return send
+
+
+async def queue_monthly_report(config: Config, store: Store, now: datetime) -> int:
+    """Queue last month's SLA report for ``reports.recipients`` in the outbox (once: its keys
+    name the month, so a restart or a second run queues nothing new)."""
+    docs = documents_of(config)
+    assert docs.reports is not None
+    year, month = reports_doc.previous_month(now, config.organisation.tz)
+    site = docs.reports.site
+    report = await reports_doc.build_monthly(config, docs, store, year, month, now, site)
+    message = reports_doc.report_message(report, format=docs.reports.format)
+    notes = reports_doc.report_notifications(config, docs, message, year, month, now, site=site)
+    await store.enqueue(notes)
+    log.info("queued the SLA report for %04d-%02d to %d recipient(s)", year, month, len(notes))
+    return len(notes)
 
 
 def channel_sender(channel: AnyChannel, http: httpx.AsyncClient) -> Sender:
@@ -160,6 +178,20 @@ class Daemon:
             id="tick",
             max_instances=1,
         )
+        if self.config.reports is not None and self.config.reports.recipients:
+            reports = self.config.reports
+            scheduler.add_job(
+                self._monthly_report,
+                CronTrigger(
+                    day=1,
+                    hour=reports.send_at.hour,
+                    minute=reports.send_at.minute,
+                    timezone=self.config.organisation.tz,
+                ),
+                id="monthly-report",
+                max_instances=1,
+                misfire_grace_time=6 * 3600,
+            )
         web_runner = await self._start_web()
         outbox_task = asyncio.create_task(self.outbox.run(stop), name="outbox")
         scheduler.start()
@@ -247,6 +279,13 @@ class Daemon:
 
     async def _tick(self) -> None:
         await self._guarded("escalation pass", self.monitor.tick)
+
+    async def _monthly_report(self) -> None:
+        async def queue() -> None:
+            await queue_monthly_report(self.config, self.store, self.clock())
+            self.outbox.wake()
+
+        await self._guarded("the monthly SLA report", queue)
 
     async def _flush(self) -> None:
         async def flush() -> None:

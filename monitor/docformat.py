@@ -124,10 +124,12 @@ def signed_duration(delta: timedelta) -> str:
 
 
 def budget_text(uptime: Uptime) -> str:
-    """``"16m 5s left"``, ``"overspent by 1h 46m"``, or ``"no target"``."""
+    """``"16m 5s left"``, ``"overspent by 1h 46m"``, ``"no target"`` or ``"no data"``."""
     remaining = uptime.budget_remaining
     if remaining is None:
         return "no target"
+    if uptime.observed <= timedelta(0):
+        return "no data"
     if remaining < timedelta(0):
         return f"overspent by {format_duration(-remaining)}"
     return f"{format_duration(remaining)} left"

@@ -495,8 +495,10 @@ def _values(report: MonthlyReport) -> dict[str, Any]:
     services = [_service_values(r, tz) for r in report.services]
     breached = [r.service.name for r in report.services if r.breached]
     measured = [r for r in report.services if r.uptime.met is not None]
-    if not measured:
-        headline = "No service had a target and observed time to measure."
+    if not any(r.uptime.observed for r in report.services):
+        headline = f"Lifeline has no observations of these services in {report.month_label}."
+    elif not measured:
+        headline = "No service has a target to measure against."
     elif breached:
         headline = (
             f"{len(measured) - len(breached)} of {len(measured)} services met their target; "
@@ -574,8 +576,12 @@ def _service_values(r: ServiceMonth, tz: ZoneInfo) -> dict[str, Any]:
         "target": fmt.target_text(u.target),
         "badge": _badge(u),
         "downtime": fmt.duration_text(u.downtime),
-        "budget": fmt.budget_text(u),
-        "budget_allowed": fmt.duration_text(u.budget_allowed),
+        "budget": fmt.budget_text(u)
+        + (
+            f" of {fmt.duration_text(u.budget_allowed)}"
+            if u.observed and u.target is not None
+            else ""
+        ),
         "coverage": fmt.coverage(u),
         "school": fmt.percent(r.school) if r.school is not None else None,
         "count": len(r.incidents),

@@ -279,8 +279,21 @@ class Recorder:
         await self.store.add_event(incident_id, IncidentEvent(sent, EventKind.NOTIFIED, text))
 
 
-async def build_store(url: str, config: Config) -> Store:
-    """Open the store at ``url`` and write the history described in the module docstring."""
+# A plain version of the MyConcern post, for the README samples.
+MYCONCERN_PLAIN = replace(
+    MYCONCERN_POST,
+    name="Service disruption",
+    url="https://status.myconcern.example/incidents/xyz789",
+    latest_update="We are investigating reports of errors when signing in.",
+)
+
+
+async def build_store(url: str, config: Config, *, hostile: bool = True) -> Store:
+    """Open the store at ``url`` and write the history described in the module docstring.
+
+    ``hostile`` (the default) makes MyConcern's post try markup in every document; the README
+    samples use a plain one.
+    """
     store = await Store.open(url)
     r = Recorder(store, config)
     for service in config.services:
@@ -332,7 +345,8 @@ async def build_store(url: str, config: Config) -> Store:
             at(11, 18, 10, 20), EventKind.NOTE, "DSL told staff at break; paper forms in use"
         ),
     )
-    await r.provider_news("hill-safeguarding", MYCONCERN_POST, at(11, 18, 10, 27))
+    post = MYCONCERN_POST if hostile else MYCONCERN_PLAIN
+    await r.provider_news("hill-safeguarding", post, at(11, 18, 10, 27))
     await r.set("hill-safeguarding", UP, at(11, 18, 10, 40), "HTTP 200, 'Sign in' found")
     await r.notify(sg, "hill-it", "recovered", 0, at(11, 18, 10, 40, 3), at(11, 18, 10, 40, 10))
     await store.add_event(

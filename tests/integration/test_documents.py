@@ -11,7 +11,7 @@ import shutil
 import stat
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 from fractions import Fraction
@@ -19,9 +19,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from markupsafe import escape
-from pypdf import PdfReader
-
 from documents_store import (
     EXPECTED,
     MONTH,
@@ -35,6 +32,9 @@ from documents_store import (
     documents_config,
     trust_config,
 )
+from markupsafe import escape
+from pypdf import PdfReader
+
 from monitor import plan as plan_doc
 from monitor import reports, review, scorecard
 from monitor.cli_documents import add_commands, run_command
@@ -47,7 +47,9 @@ from monitor.store import Store
 from notifiers.email import build_email
 
 M = timedelta(minutes=1)
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMIUM = (
+    shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+)
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 
 
@@ -71,7 +73,21 @@ async def trust(tmp_path: Path) -> AsyncIterator[Trust]:
 
 # --- HTML checks ---------------------------------------------------------------------------
 
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 class _Checker(HTMLParser):
@@ -92,7 +108,9 @@ class _Checker(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.problems.append(f"line {line}: event handler {name}")
-            if name in ("href", "src", "xlink:href") and (value or "").strip().lower().startswith(("javascript:", "data:")):
+            if name in ("href", "src", "xlink:href") and (value or "").strip().lower().startswith(
+                ("javascript:", "data:")
+            ):
                 self.problems.append(f"line {line}: {name}={value}")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -109,7 +127,9 @@ class _Checker(HTMLParser):
             self.problems.append(f"line {line}: </{tag}> closes a void element")
         elif not self.stack or self.stack[-1][0] != tag:
             open_tag = self.stack[-1] if self.stack else ("nothing", 0)
-            self.problems.append(f"line {line}: </{tag}> but <{open_tag[0]}> from line {open_tag[1]} is open")
+            self.problems.append(
+                f"line {line}: </{tag}> but <{open_tag[0]}> from line {open_tag[1]} is open"
+            )
         else:
             self.stack.pop()
 
@@ -146,7 +166,10 @@ async def test_monthly_report_figures_match_the_spans_written(trust: Trust) -> N
         assert row.uptime.downtime == down * M, sid
         assert row.uptime.uptime_percent == minutes_percent(observed, down), sid
         assert row.school is not None
-        assert (row.school.observed, row.school.downtime) == (school_observed * M, school_down * M), sid
+        assert (row.school.observed, row.school.downtime) == (
+            school_observed * M,
+            school_down * M,
+        ), sid
         assert len(row.incidents) == count, sid
         assert len(row.days) == 30, sid
     met = {sid for sid, r in rows.items() if r.uptime.met}
@@ -160,7 +183,10 @@ async def test_monthly_report_figures_match_the_spans_written(trust: Trust) -> N
     assert rows["trust-finance"].uptime.budget_remaining == timedelta(minutes=216 - 180)  # 99.5%
     # The incident crossing the month end counts whole: 2h, so the longest; MTTR (90+120)/2.
     assert rows["oak-mis"].longest == 2 * 60 * M and rows["oak-mis"].mttr == 105 * M
-    assert [i.id for i in rows["oak-mis"].incidents] == ["oak-mis-20261110-0900", "oak-mis-20261130-2300"]
+    assert [i.id for i in rows["oak-mis"].incidents] == [
+        "oak-mis-20261110-0900",
+        "oak-mis-20261130-2300",
+    ]
     # Only November's hour of it is downtime: 90 + 60 min. October's incident is not counted.
     assert rows["oak-mis"].uptime.downtime == 150 * M
     assert rows["river-mis"].dependency_time == 2 * 60 * M
@@ -179,7 +205,10 @@ async def test_monthly_report_figures_match_the_spans_written(trust: Trust) -> N
     assert (report.total.met, report.total.breached, report.total.incidents) == (6, 2, 8)
     school_down = sum(e[3] for e in EXPECTED.values())
     assert report.total.school is not None
-    assert report.total.school.observed == (8 * SCHOOL - 120) * M and report.total.school.downtime == school_down * M
+    assert (
+        report.total.school.observed == (8 * SCHOOL - 120) * M
+        and report.total.school.downtime == school_down * M
+    )
     assert [(g.name, g.services, g.met, g.breached, g.incidents) for g in report.sites] == [
         ("Oakfield Primary School", 2, 1, 1, 3),
         ("Riverside Primary School", 2, 1, 1, 2),
@@ -229,24 +258,38 @@ async def test_print_version_adds_only_the_a4_page_rule(trust: Trust) -> None:
     report = await november(trust)
     printed = reports.render_html(report, for_print=True)
     assert "@page { size: A4; margin: 12mm }" in printed
-    assert printed.replace(printed[printed.index("<style>") : printed.index("</style>\n") + 9], "") == reports.render_html(report)
+    assert printed.replace(
+        printed[printed.index("<style>") : printed.index("</style>\n") + 9], ""
+    ) == reports.render_html(report)
 
 
 @needs_chromium
 async def test_report_html_renders_in_headless_chromium(trust: Trust) -> None:
     dom = await dump_dom(reports.render_html(await november(trust)), chromium=CHROMIUM)
     assert "99.652% (target 99.9%)" in dom
-    assert dom.count("<rect") == 240 and "<title>10 Nov: 93.750% up, worst: major outage</title>" in dom
+    assert (
+        dom.count("<rect") == 240
+        and "<title>10 Nov: 93.750% up, worst: major outage</title>" in dom
+    )
 
 
 @needs_chromium
 async def test_report_pdf_reads_back_with_the_figures(trust: Trust) -> None:
     out = trust.tmp / "report.pdf"
-    await html_to_pdf(reports.render_html(await november(trust), for_print=True), out, chromium=CHROMIUM)
+    await html_to_pdf(
+        reports.render_html(await november(trust), for_print=True), out, chromium=CHROMIUM
+    )
     reader = PdfReader(out)
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert reader.pages[0].mediabox.width == pytest.approx(595.92, abs=1)  # A4: 210 mm
-    for fact in ["November 2026 — Oakfield Academy Trust", "99.652%", "99.791%", "BREACHED", "overspent by 1h 46m", "16m 5s left"]:
+    for fact in [
+        "November 2026 — Oakfield Academy Trust",
+        "99.652%",
+        "99.791%",
+        "BREACHED",
+        "overspent by 1h 46m",
+        "16m 5s left",
+    ]:
         assert fact in text, fact
 
 
@@ -270,14 +313,21 @@ async def test_report_text_json_and_csv_carry_the_same_figures(trust: Trust) -> 
     }
     assert data["total"]["incidents"] == 8 and data["month"] == "2026-11"
     rows = reports.render_csv(report).splitlines()
-    assert rows[0].startswith("site,service_id,service,provider,target_percent,uptime_percent,result")
+    assert rows[0].startswith(
+        "site,service_id,service,provider,target_percent,uptime_percent,result"
+    )
     river = next(r for r in rows if ",river-mis," in r).split(",")
     assert river[6:9] == ["BREACHED", "5400", "-2815.2"] and river[-1] == "7200"
 
 
 async def test_a_site_report_covers_the_site_and_trust_wide_services(trust: Trust) -> None:
     report = await november(trust, "hillcrest-academy")
-    assert [r.service.id for r in report.services] == ["trust-finance", "hill-internet", "hill-mis", "hill-safeguarding"]
+    assert [r.service.id for r in report.services] == [
+        "trust-finance",
+        "hill-internet",
+        "hill-mis",
+        "hill-safeguarding",
+    ]
     assert report.title == "SLA report November 2026 — Hillcrest Academy"
     assert [g.name for g in report.sites] == ["Hillcrest Academy", "Trust-wide services"]
     assert [p.services for p in report.provider_posts][0] == ("MIS (Arbor) — Hillcrest",)
@@ -287,7 +337,12 @@ async def test_report_message_is_a_sendable_email(trust: Trust) -> None:
     message = reports.report_message(await november(trust))
     assert message.subject == "[Lifeline] SLA report November 2026 — Oakfield Academy Trust"
     assert message.severity is Status.DEGRADED  # a target was breached
-    email = build_email(message, ["governors@oakfieldtrust.org.uk"], "Lifeline <lifeline@oakfieldtrust.org.uk>", now=NOW)
+    email = build_email(
+        message,
+        ["governors@oakfieldtrust.org.uk"],
+        "Lifeline <lifeline@oakfieldtrust.org.uk>",
+        now=NOW,
+    )
     parsed = message_from_bytes(email.as_bytes(), policy=default_policy)
     assert parsed["Subject"] == message.subject
     parts = {p.get_content_type(): p.get_content() for p in parsed.walk() if not p.is_multipart()}
@@ -333,12 +388,20 @@ async def test_plan_lists_every_critical_system_with_fallback_and_ladder(trust: 
         "not monitored",
     ]:
         assert fact in html, fact
-    assert "| **At once:** Kit Lowe (IT lead), Ravi Nair (Business manager) — by email<br>**After 30m:** Morgan Reed" in md
+    assert (
+        "| **At once:** Kit Lowe (IT lead), Ravi Nair (Business manager) — by email<br>**After 30m:** Morgan Reed"
+        in md
+    )
 
 
 async def test_plan_shows_when_exports_were_last_seen_fresh(trust: Trust) -> None:
-    fresh = {"Offline contact list": NOW - timedelta(days=2), "Safeguarding concern forms": NOW - timedelta(days=45)}
-    plan = await plan_doc.build_plan(trust.config, trust.docs, trust.store, NOW, "hillcrest-academy", freshness=fresh)
+    fresh = {
+        "Offline contact list": NOW - timedelta(days=2),
+        "Safeguarding concern forms": NOW - timedelta(days=45),
+    }
+    plan = await plan_doc.build_plan(
+        trust.config, trust.docs, trust.store, NOW, "hillcrest-academy", freshness=fresh
+    )
     md = plan_doc.render_plan_md(plan)
     assert "| 7d | fresh (Wed 2 Dec 2026, 09:00 GMT) |" in md
     assert "| 30d | STALE: last fresh Tue 20 Oct 2026, 10:00 BST |" in md
@@ -347,13 +410,21 @@ async def test_plan_shows_when_exports_were_last_seen_fresh(trust: Trust) -> Non
 
 @needs_chromium
 async def test_a_school_plan_prints_on_two_a4_pages(trust: Trust) -> None:
-    plan = await plan_doc.build_plan(trust.config, trust.docs, trust.store, NOW, "hillcrest-academy")
+    plan = await plan_doc.build_plan(
+        trust.config, trust.docs, trust.store, NOW, "hillcrest-academy"
+    )
     out = trust.tmp / "plan.pdf"
     await html_to_pdf(plan_doc.render_plan_html(plan), out, chromium=CHROMIUM)
     reader = PdfReader(out)
     assert 1 <= len(reader.pages) <= 2
     text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
-    for fact in ["Digital continuity plan", "Hillcrest Academy", "Paper concern forms in the DSL office", "Version 1.3", "Page 1 of 2"]:
+    for fact in [
+        "Digital continuity plan",
+        "Hillcrest Academy",
+        "Paper concern forms in the DSL office",
+        "Version 1.3",
+        "Page 1 of 2",
+    ]:
         assert fact in text, fact
 
 
@@ -398,7 +469,10 @@ async def test_review_of_an_incident_has_its_timeline_in_order(trust: Trust) -> 
     ]:
         assert fact in md, fact
     # The provider's markup stays literal text in Markdown…
-    assert r"\<script\>alert('x')\</script\> We are \*\*investigating\*\* \[click\](http://evil.example)" in md
+    assert (
+        r"\<script\>alert('x')\</script\> We are \*\*investigating\*\* \[click\](http://evil.example)"
+        in md
+    )
     html = review.render_review_html(found)
     assert check_html(html) == []
     # …and in HTML.
@@ -435,9 +509,15 @@ async def test_scorecard_measures_each_provider_against_its_contract(trust: Trus
     arbor, finance = providers["Arbor Education"], providers["PS Financials"]
     myconcern = providers["MyConcern (One Team Logic)"]
     # Detection lead: provider's acknowledgement minus our detection.
-    assert [(d.incident_id, d.lead) for d in myconcern.detections] == [(SAFEGUARDING_INCIDENT, 25 * M)]
-    assert [(d.incident_id, d.lead) for d in arbor.detections] == [("hill-mis-20261110-0900", -10 * M)]
-    assert [(d.incident_id, d.lead) for d in finance.detections] == [("trust-finance-20261123-1400", None)]
+    assert [(d.incident_id, d.lead) for d in myconcern.detections] == [
+        (SAFEGUARDING_INCIDENT, 25 * M)
+    ]
+    assert [(d.incident_id, d.lead) for d in arbor.detections] == [
+        ("hill-mis-20261110-0900", -10 * M)
+    ]
+    assert [(d.incident_id, d.lead) for d in finance.detections] == [
+        ("trust-finance-20261123-1400", None)
+    ]
     # Observed from 1 October (the store's start) to 1 December: 61 days per service.
     service_minutes = 61 * 24 * 60
     assert arbor.uptime.observed == (3 * service_minutes - 120 - 120) * M
@@ -445,8 +525,15 @@ async def test_scorecard_measures_each_provider_against_its_contract(trust: Trus
     assert (len(arbor.incidents), arbor.mttr) == (5, (20 + 90 + 120 + 90 + 90) / 5 * M)
     assert arbor.contracted == (99.9,) and arbor.met is False
     assert (finance.met, myconcern.met) == (True, True)
-    assert (arbor.publishes_status, finance.publishes_status, myconcern.publishes_status) == (True, False, True)
-    assert arbor.history_feed == "https://status.arbor.example/history.atom" and myconcern.history_feed is None
+    assert (arbor.publishes_status, finance.publishes_status, myconcern.publishes_status) == (
+        True,
+        False,
+        True,
+    )
+    assert (
+        arbor.history_feed == "https://status.arbor.example/history.atom"
+        and myconcern.history_feed is None
+    )
     assert card.left_out == ("Internet (Oakfield)", "Internet (Riverside)", "Internet (Hillcrest)")
     text = scorecard.render_scorecard_text(card)
     assert "Wed 18 Nov 2026, 10:00 GMT  +25m (we saw it first)" in text
@@ -474,11 +561,15 @@ async def run(trust: Trust, *argv: str) -> int:
     return await run_command(args, trust.config, trust.docs, trust.store, NOW)
 
 
-async def test_report_command_prints_or_writes_each_format(trust: Trust, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_report_command_prints_or_writes_each_format(
+    trust: Trust, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert await run(trust, "report", "--month", "2026-11", "--format", "text") == 0
     assert "  Uptime:       99.652% (target 99.9%)" in capsys.readouterr().out
     out = trust.tmp / "november.csv"
-    assert await run(trust, "report", "--month", "2026-11", "--format", "csv", "--out", str(out)) == 0
+    assert (
+        await run(trust, "report", "--month", "2026-11", "--format", "csv", "--out", str(out)) == 0
+    )
     assert out.read_bytes().count(b"\r\n") == 9
     # No --month: the month before now's (December 2026), i.e. November.
     assert await run(trust, "report", "--format", "json", "--site", "oakfield-primary") == 0
@@ -498,7 +589,9 @@ async def test_report_command_prints_or_writes_each_format(trust: Trust, capsys:
         (["note", SAFEGUARDING_INCIDENT, "  "], "the note is empty"),
     ],
 )
-async def test_bad_usage_exits_2(trust: Trust, capsys: pytest.CaptureFixture[str], argv: list[str], error: str) -> None:
+async def test_bad_usage_exits_2(
+    trust: Trust, capsys: pytest.CaptureFixture[str], argv: list[str], error: str
+) -> None:
     assert await run(trust, *argv) == 2
     assert error in capsys.readouterr().err
 
@@ -512,15 +605,22 @@ def test_unparseable_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> Non
     capsys.readouterr()
 
 
-async def test_report_send_queues_one_email_per_recipient_once(trust: Trust, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_report_send_queues_one_email_per_recipient_once(
+    trust: Trust, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert await run(trust, "report", "--month", "2026-11", "--send") == 0
-    assert "queued the November 2026 report for c.lane@oakfieldtrust.org.uk, governors@oakfieldtrust.org.uk" in capsys.readouterr().out
+    assert (
+        "queued the November 2026 report for c.lane@oakfieldtrust.org.uk, governors@oakfieldtrust.org.uk"
+        in capsys.readouterr().out
+    )
     queued = [n for n in await trust.store.notifications() if n.kind == "report"]
     assert [(n.key, n.state) for n in queued] == [
         ("report/2026-11/c.lane@oakfieldtrust.org.uk", "pending"),
         ("report/2026-11/governors@oakfieldtrust.org.uk", "pending"),
     ]
-    assert queued[0].message.subject == "[Lifeline] SLA report November 2026 — Oakfield Academy Trust"
+    assert (
+        queued[0].message.subject == "[Lifeline] SLA report November 2026 — Oakfield Academy Trust"
+    )
     assert "99.652%" in queued[0].message.html and "99.652%" in queued[0].message.text
     assert queued[0] in await trust.store.due_notifications(NOW)  # the outbox picks it up
     assert await run(trust, "report", "--month", "2026-11", "--send") == 0
@@ -528,29 +628,47 @@ async def test_report_send_queues_one_email_per_recipient_once(trust: Trust, cap
     assert len([n for n in await trust.store.notifications() if n.kind == "report"]) == 2
 
 
-async def test_report_send_without_recipients_is_bad_usage(trust: Trust, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_report_send_without_recipients_is_bad_usage(
+    trust: Trust, capsys: pytest.CaptureFixture[str]
+) -> None:
     trust.docs = DocumentsConfig()
     assert await run(trust, "report", "--month", "2026-11", "--send") == 2
     assert "no report recipients" in capsys.readouterr().err
 
 
-async def test_note_command_adds_to_the_timeline_and_the_review(trust: Trust, capsys: pytest.CaptureFixture[str]) -> None:
-    assert await run(trust, "note", SAFEGUARDING_INCIDENT, "Forms ran out at 10:30 | *print more*") == 0
+async def test_note_command_adds_to_the_timeline_and_the_review(
+    trust: Trust, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        await run(trust, "note", SAFEGUARDING_INCIDENT, "Forms ran out at 10:30 | *print more*")
+        == 0
+    )
     assert f"note added to {SAFEGUARDING_INCIDENT}" in capsys.readouterr().out
     stored = await trust.store.incident(SAFEGUARDING_INCIDENT)
-    assert stored is not None and stored.events[-1].kind is EventKind.NOTE and stored.events[-1].at == NOW
+    assert (
+        stored is not None
+        and stored.events[-1].kind is EventKind.NOTE
+        and stored.events[-1].at == NOW
+    )
     assert await run(trust, "review", SAFEGUARDING_INCIDENT) == 0
-    assert r"- **Fri 4 Dec 2026, 09:00 GMT:** Forms ran out at 10:30 \| \*print more\*" in capsys.readouterr().out
+    assert (
+        r"- **Fri 4 Dec 2026, 09:00 GMT:** Forms ran out at 10:30 \| \*print more\*"
+        in capsys.readouterr().out
+    )
     assert await run(trust, "note", "no-such-incident", "text") == 1
     assert "no incident 'no-such-incident'" in capsys.readouterr().err
 
 
-async def test_review_command_for_an_unknown_incident_exits_1(trust: Trust, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_review_command_for_an_unknown_incident_exits_1(
+    trust: Trust, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert await run(trust, "review", "no-such-incident", "--format", "html") == 1
     assert "no incident 'no-such-incident'" in capsys.readouterr().err
 
 
-async def test_plan_and_scorecard_commands(trust: Trust, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_plan_and_scorecard_commands(
+    trust: Trust, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert await run(trust, "plan", "--site", "riverside-primary", "--format", "md") == 0
     md = capsys.readouterr().out
     assert md.startswith("# Digital continuity plan — Riverside Primary School\n")
@@ -561,7 +679,18 @@ async def test_plan_and_scorecard_commands(trust: Trust, capsys: pytest.CaptureF
     assert await run(trust, "scorecard", "--months", "3", "--format", "json") == 0
     data = json.loads(capsys.readouterr().out)
     assert data["months"] == 3 and data["start"] == "2026-08-31T23:00:00+00:00"  # 1 Sep, 00:00 BST
-    assert await run(trust, "review", RIVER_INTERNET_INCIDENT, "--format", "html", "--out", str(trust.tmp / "r.html")) == 0
+    assert (
+        await run(
+            trust,
+            "review",
+            RIVER_INTERNET_INCIDENT,
+            "--format",
+            "html",
+            "--out",
+            str(trust.tmp / "r.html"),
+        )
+        == 0
+    )
 
 
 @needs_chromium
@@ -577,7 +706,9 @@ async def test_pdf_formats_write_pdfs(trust: Trust) -> None:
 
 async def test_missing_chromium_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LifelineError, match="install the chromium package to produce PDFs"):
-        await html_to_pdf("<!DOCTYPE html><p>x</p>", tmp_path / "x.pdf", chromium=str(tmp_path / "no-chromium"))
+        await html_to_pdf(
+            "<!DOCTYPE html><p>x</p>", tmp_path / "x.pdf", chromium=str(tmp_path / "no-chromium")
+        )
     assert not (tmp_path / "x.pdf").exists()
 
 
@@ -598,9 +729,32 @@ async def test_a_hung_chromium_is_killed_after_the_timeout(tmp_path: Path) -> No
 
 
 async def test_a_failing_chromium_reports_its_error(tmp_path: Path) -> None:
-    chromium = fake_chromium(tmp_path, "echo 'dbus: noise' >&2; echo 'cannot open display' >&2; exit 3")
-    with pytest.raises(LifelineError, match=r"Chromium failed \(exit status 3\): cannot open display$"):
+    chromium = fake_chromium(
+        tmp_path, "echo 'dbus: noise' >&2; echo 'cannot open display' >&2; exit 3"
+    )
+    with pytest.raises(
+        LifelineError, match=r"Chromium failed \(exit status 3\): cannot open display$"
+    ):
         await html_to_pdf("<p>x</p>", tmp_path / "x.pdf", chromium=chromium)
     chromium = fake_chromium(tmp_path, "exit 0")
     with pytest.raises(LifelineError, match="wrote nothing"):
         await html_to_pdf("<p>x</p>", tmp_path / "x.pdf", chromium=chromium)
+
+
+async def test_daemon_queues_last_months_report_once(trust: Trust) -> None:
+    from monitor.daemon import queue_monthly_report
+
+    config = trust.config.model_copy(update={"reports": trust.docs.reports})
+    first_of_december = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    # trust-coo is c.lane@…, also listed by address: one mail each
+    assert await queue_monthly_report(config, trust.store, first_of_december) == 2
+    await queue_monthly_report(config, trust.store, first_of_december)  # a restart: no repeats
+    queued = [n for n in await trust.store.notifications() if n.key.startswith("report/")]
+    assert sorted(n.recipient for n in queued) == [
+        "c.lane@oakfieldtrust.org.uk",
+        "governors@oakfieldtrust.org.uk",
+    ]
+    assert {n.key.split("/")[1] for n in queued} == {"2026-11"}
+    assert all(
+        n.state == "pending" and "SLA report November 2026" in n.message.subject for n in queued
+    )

@@ -95,7 +95,9 @@ def config() -> Config:
     return parse_config(CONFIG, "test.yaml", {})
 
 
-def span(service: str, status: Status, start: datetime, minutes: float | None, by: str | None = None) -> Span:
+def span(
+    service: str, status: Status, start: datetime, minutes: float | None, by: str | None = None
+) -> Span:
     end = None if minutes is None else start + timedelta(minutes=minutes)
     return Span(service, status, start, end, "", by)
 
@@ -137,7 +139,9 @@ def incident(
         (timedelta(hours=1), timedelta(0), "—"),
     ],
 )
-def test_percentages_are_truncated_never_rounded_up(part: timedelta, whole: timedelta, shown: str) -> None:
+def test_percentages_are_truncated_never_rounded_up(
+    part: timedelta, whole: timedelta, shown: str
+) -> None:
     assert fmt.percent_of(part, whole) == shown
 
 
@@ -145,7 +149,9 @@ def test_percentages_are_truncated_never_rounded_up(part: timedelta, whole: time
     whole=st.integers(min_value=1, max_value=10**12),
     share=st.fractions(min_value=0, max_value=1),
 )
-def test_a_shown_percentage_is_within_a_thousandth_below_the_truth(whole: int, share: Fraction) -> None:
+def test_a_shown_percentage_is_within_a_thousandth_below_the_truth(
+    whole: int, share: Fraction
+) -> None:
     part = int(whole * share)
     shown = fmt.percent_of(timedelta(microseconds=part), timedelta(microseconds=whole))
     truth = Fraction(part, whole) * 100
@@ -207,7 +213,11 @@ def test_impacted_spans_become_unknown_and_nothing_else_changes() -> None:
 def test_incident_figures_run_open_incidents_to_now_and_mttr_counts_resolved_only() -> None:
     now = nov(10, 12)
     figures = reports.incident_figures(
-        [incident("mis", nov(10, 11), None), incident("mis", nov(2), 90), incident("mis", nov(3), 30)],
+        [
+            incident("mis", nov(10, 11), None),
+            incident("mis", nov(2), 90),
+            incident("mis", nov(3), 30),
+        ],
         now,
     )
     assert [f.duration for f in figures] == [90 * M, 30 * M, 60 * M]
@@ -216,9 +226,29 @@ def test_incident_figures_run_open_incidents_to_now_and_mttr_counts_resolved_onl
     assert reports.mean_time_to_recover(figures[2:]) is None
 
 
-def test_provider_posts_are_listed_once_with_every_service_they_were_seen_on(config: Config) -> None:
-    first = ProviderIncident("Login failures", "investigating", "major", "https://s/1", "", nov(10, 9, 20), False, nov(10, 8, 50))
-    later = ProviderIncident("Login failures", "resolved", "major", "https://s/1", "fixed", nov(10, 10, 25), False, nov(10, 8, 50))
+def test_provider_posts_are_listed_once_with_every_service_they_were_seen_on(
+    config: Config,
+) -> None:
+    first = ProviderIncident(
+        "Login failures",
+        "investigating",
+        "major",
+        "https://s/1",
+        "",
+        nov(10, 9, 20),
+        False,
+        nov(10, 8, 50),
+    )
+    later = ProviderIncident(
+        "Login failures",
+        "resolved",
+        "major",
+        "https://s/1",
+        "fixed",
+        nov(10, 10, 25),
+        False,
+        nov(10, 8, 50),
+    )
     other = ProviderIncident("Slow reports", "monitoring", "minor", "", "", nov(3, 9), False, None)
     posts = reports.provider_posts(
         config,
@@ -250,12 +280,22 @@ def month_inputs(config: Config) -> list[reports.ServiceInput]:
         span("mis", MAJOR, nov(14, 10), 43.2),
         span("mis", UP, nov(14, 10) + timedelta(minutes=43.2), None),
     ]
-    river = [span("river-mis", UP, nov(1), None), span("river-mis", PARTIAL, nov(2, 9), 100), span("river-mis", UP, nov(2, 10, 40), None)]
+    river = [
+        span("river-mis", UP, nov(1), None),
+        span("river-mis", PARTIAL, nov(2, 9), 100),
+        span("river-mis", UP, nov(2, 10, 40), None),
+    ]
     finance = [span("finance", UP, nov(1), None)]
     return [
-        reports.ServiceInput(config.service("internet"), tuple(internet), (incident("internet", nov(11, 13), 120),)),
-        reports.ServiceInput(config.service("mis"), tuple(mis), (incident("mis", nov(14, 10), 43.2),)),
-        reports.ServiceInput(config.service("river-mis"), tuple(river), (incident("river-mis", nov(2, 9), 100),)),
+        reports.ServiceInput(
+            config.service("internet"), tuple(internet), (incident("internet", nov(11, 13), 120),)
+        ),
+        reports.ServiceInput(
+            config.service("mis"), tuple(mis), (incident("mis", nov(14, 10), 43.2),)
+        ),
+        reports.ServiceInput(
+            config.service("river-mis"), tuple(river), (incident("river-mis", nov(2, 9), 100),)
+        ),
         reports.ServiceInput(config.service("finance"), tuple(finance), ()),
     ]
 
@@ -306,7 +346,9 @@ def test_a_month_in_progress_is_reported_to_date(config: Config) -> None:
 
 def test_csv_cells_cannot_become_formulas(config: Config) -> None:
     hostile = config.model_copy(
-        update={"services": [config.service("finance").model_copy(update={"name": "=HYPERLINK(1)"})]}
+        update={
+            "services": [config.service("finance").model_copy(update={"name": "=HYPERLINK(1)"})]
+        }
     )
     inputs = [reports.ServiceInput(hostile.services[0], (span("finance", UP, nov(1), None),), ())]
     csv_text = reports.render_csv(reports.monthly_from_data(hostile, inputs, 2026, 11, AFTER))
@@ -316,16 +358,28 @@ def test_csv_cells_cannot_become_formulas(config: Config) -> None:
 # --- sending and schedule ------------------------------------------------------------------
 
 
-def test_report_notifications_resolve_contacts_drop_duplicates_and_key_by_month(config: Config) -> None:
-    docs = DocumentsConfig(reports=Reports(recipients=("jo", "governors@trust.example", "JO@oak.example")))
+def test_report_notifications_resolve_contacts_drop_duplicates_and_key_by_month(
+    config: Config,
+) -> None:
+    docs = DocumentsConfig(
+        reports=Reports(recipients=("jo", "governors@trust.example", "JO@oak.example"))
+    )
     message = Message("[Lifeline] SLA report", "text", "<p>html</p>", UP)
     now = datetime(2026, 12, 1, 7, tzinfo=UTC)
     queued = reports.report_notifications(config, docs, message, 2026, 11, now)
     assert [(n.key, n.recipient, n.contact_id, n.channel, n.kind) for n in queued] == [
         ("report/2026-11/jo@oak.example", "jo@oak.example", "jo", "email", "report"),
-        ("report/2026-11/governors@trust.example", "governors@trust.example", None, "email", "report"),
+        (
+            "report/2026-11/governors@trust.example",
+            "governors@trust.example",
+            None,
+            "email",
+            "report",
+        ),
     ]
-    assert all(n.message is message and n.created_at == now and n.incident_id is None for n in queued)
+    assert all(
+        n.message is message and n.created_at == now and n.incident_id is None for n in queued
+    )
     site = reports.report_notifications(config, docs, message, 2026, 11, now, site="oak")
     assert site[0].key == "report/2026-11/oak/jo@oak.example"
 
@@ -338,7 +392,9 @@ def test_report_notifications_resolve_contacts_drop_duplicates_and_key_by_month(
         (DocumentsConfig(reports=Reports(recipients=("nomail",))), "has no email address"),
     ],
 )
-def test_report_notifications_refuse_what_cannot_be_sent(config: Config, docs: DocumentsConfig, error: str) -> None:
+def test_report_notifications_refuse_what_cannot_be_sent(
+    config: Config, docs: DocumentsConfig, error: str
+) -> None:
     message = Message("s", "t", "h", UP)
     with pytest.raises(ValueError, match=error):
         reports.report_notifications(config, docs, message, 2026, 11, NOV_START)
@@ -369,7 +425,9 @@ def test_the_report_due_on_the_first_covers_the_month_before() -> None:
 
 def test_scorecard_period_is_complete_months_before_now() -> None:
     period = scorecard.scorecard_period(datetime(2026, 12, 4, 9, tzinfo=UTC), LONDON, 12)
-    assert period.start == datetime(2025, 12, 1, tzinfo=UTC) and period.end == datetime(2026, 12, 1, tzinfo=UTC)
+    assert period.start == datetime(2025, 12, 1, tzinfo=UTC) and period.end == datetime(
+        2026, 12, 1, tzinfo=UTC
+    )
     one = scorecard.scorecard_period(datetime(2026, 4, 2, tzinfo=UTC), LONDON, 1)
     assert one.start == datetime(2026, 2, 28, 23, tzinfo=UTC) + timedelta(hours=1)  # 1 Mar GMT
     assert one.end == datetime(2026, 3, 31, 23, tzinfo=UTC)  # 1 April BST
@@ -379,13 +437,23 @@ def test_scorecard_period_is_complete_months_before_now() -> None:
 
 def test_detection_lead_only_for_endpoint_checked_services(config: Config) -> None:
     posted = ProviderIncident("Outage", "investigating", started_at=nov(10, 9, 25))
-    maintenance = ProviderIncident("Upgrade", "in progress", is_maintenance=True, started_at=nov(10, 8))
+    maintenance = ProviderIncident(
+        "Upgrade", "in progress", is_maintenance=True, started_at=nov(10, 8)
+    )
     incidents = {
-        "mis": [incident("mis", nov(10, 9), 60, posts=(posted, maintenance)), incident("mis", nov(12, 9), 10)],
+        "mis": [
+            incident("mis", nov(10, 9), 60, posts=(posted, maintenance)),
+            incident("mis", nov(12, 9), 10),
+        ],
         "river-mis": [incident("river-mis", nov(10, 9), 60, posts=(posted,))],  # feed only
     }
-    spans = {sid: [span(sid, UP, datetime(2025, 12, 1, tzinfo=UTC), None)] for sid in ("mis", "river-mis")}
-    card = scorecard.scorecard_from_data(config, datetime(2026, 12, 4, tzinfo=UTC), 12, spans=spans, incidents=incidents)
+    spans = {
+        sid: [span(sid, UP, datetime(2025, 12, 1, tzinfo=UTC), None)]
+        for sid in ("mis", "river-mis")
+    }
+    card = scorecard.scorecard_from_data(
+        config, datetime(2026, 12, 4, tzinfo=UTC), 12, spans=spans, incidents=incidents
+    )
     (arbor,) = card.providers
     assert [d.lead for d in arbor.detections] == [timedelta(minutes=25), None]
     assert arbor.mean_lead == timedelta(minutes=25)
@@ -395,20 +463,55 @@ def test_detection_lead_only_for_endpoint_checked_services(config: Config) -> No
     assert card.left_out == ("Internet", "Finance")
 
 
-def test_review_timeline_is_in_time_order_with_records_and_provider_acknowledgement(config: Config) -> None:
+def test_review_timeline_is_in_time_order_with_records_and_provider_acknowledgement(
+    config: Config,
+) -> None:
     opened = nov(18, 10)
-    post = ProviderIncident("Disruption", "investigating", updated_at=nov(18, 10, 30), started_at=nov(18, 10, 25))
+    post = ProviderIncident(
+        "Disruption", "investigating", updated_at=nov(18, 10, 30), started_at=nov(18, 10, 25)
+    )
     events = (
         IncidentEvent(opened, EventKind.OPENED, "Major outage: HTTP 503", MAJOR),
-        IncidentEvent(nov(18, 10, 1), EventKind.NOTIFIED, "DOWN sent by email to Jo"),  # replaced by the record
+        IncidentEvent(
+            nov(18, 10, 1), EventKind.NOTIFIED, "DOWN sent by email to Jo"
+        ),  # replaced by the record
         IncidentEvent(nov(18, 10, 12), EventKind.ACKNOWLEDGED, "Acknowledged by Jo"),
         IncidentEvent(nov(18, 10, 27), EventKind.PROVIDER, "Provider: Disruption — investigating"),
         IncidentEvent(nov(18, 10, 40), EventKind.RESOLVED, "Up", UP),
     )
-    inc = Incident("mis-1", "mis", opened, UP, MAJOR, nov(18, 10, 40), (post,), events, nov(18, 10, 12), "Jo")
+    inc = Incident(
+        "mis-1", "mis", opened, UP, MAJOR, nov(18, 10, 40), (post,), events, nov(18, 10, 12), "Jo"
+    )
     message = Message("s", "t", "h", MAJOR)
-    sent = Notification("mis-1/down/0/email/jo", "email", "jo@oak.example", "down", message, nov(18, 10, 1), "mis-1", "jo", 1, "sent", 1, None, nov(18, 10, 1) + timedelta(seconds=5))
-    failed = Notification("mis-1/down/1/email/head", "email", "head@oak.example", "down", message, nov(18, 10, 30), "mis-1", "head", 2, "failed", 3, "550 no such user")
+    sent = Notification(
+        "mis-1/down/0/email/jo",
+        "email",
+        "jo@oak.example",
+        "down",
+        message,
+        nov(18, 10, 1),
+        "mis-1",
+        "jo",
+        1,
+        "sent",
+        1,
+        None,
+        nov(18, 10, 1) + timedelta(seconds=5),
+    )
+    failed = Notification(
+        "mis-1/down/1/email/head",
+        "email",
+        "head@oak.example",
+        "down",
+        message,
+        nov(18, 10, 30),
+        "mis-1",
+        "head",
+        2,
+        "failed",
+        3,
+        "550 no such user",
+    )
     r = review.review_from_data(config, inc, [sent, failed], datetime(2026, 12, 1, tzinfo=UTC))
     assert [e.label for e in r.timeline] == [
         "Detected",
@@ -431,7 +534,9 @@ def test_provider_acknowledgement_ignores_maintenance_and_uses_update_time_witho
     items = [
         ProviderIncident("Planned", "scheduled", is_maintenance=True, started_at=nov(1)),
         ProviderIncident("Feed entry", "posted", updated_at=nov(5, 9, 40)),
-        ProviderIncident("Incident", "investigating", updated_at=nov(5, 9, 50), started_at=nov(5, 9, 45)),
+        ProviderIncident(
+            "Incident", "investigating", updated_at=nov(5, 9, 50), started_at=nov(5, 9, 45)
+        ),
     ]
     assert review.provider_acknowledged_at(items) == nov(5, 9, 40)
     assert review.provider_acknowledged_at(items[:1]) is None
@@ -444,7 +549,9 @@ def test_ladder_expands_groups_and_service_contacts(config: Config) -> None:
         (timedelta(minutes=30), ["head", "morgan"], ("email",)),
     ]
     # No policy named after "normal": the default, the service's own contacts at once.
-    assert [[c.id for c in s.people] for s in ladder(config, config.service("finance"))] == [["morgan"]]
+    assert [[c.id for c in s.people] for s in ladder(config, config.service("finance"))] == [
+        ["morgan"]
+    ]
 
 
 def test_plan_orders_systems_by_criticality_and_shows_dependencies(config: Config) -> None:
@@ -478,8 +585,12 @@ def test_documents_sections_parse_with_defaults() -> None:
         "lifeline.yaml",
         {},
     )
-    assert docs.reports == Reports(recipients=("jo",), send_at=time(6, 30), format="html", site=None)
-    assert docs.communication is not None and docs.communication.update_every == timedelta(minutes=30)
+    assert docs.reports == Reports(
+        recipients=("jo",), send_at=time(6, 30), format="html", site=None
+    )
+    assert docs.communication is not None and docs.communication.update_every == timedelta(
+        minutes=30
+    )
     assert docs.plan is not None and docs.plan.review_due == date(2025, 2, 28)
     assert docs.exports == ()
 
@@ -488,12 +599,24 @@ def test_documents_sections_parse_with_defaults() -> None:
     ("yaml_text", "problem"),
     [
         ("plan: {version: 1.10}\n", "lifeline.yaml:1: plan.version: write the version in quotes"),
-        ("reports: {send_at: 16:30}\n", "reports.send_at: got the number 990 (did you mean 16:30?)"),
-        ("reports: {recipients: ['a@b.example, c@d.example']}\n", "neither a contact id nor a single email"),
-        ("communication: {status_page_url: 'javascript:alert(1)'}\n", "is not an http(s):// address"),
+        (
+            "reports: {send_at: 16:30}\n",
+            "reports.send_at: got the number 990 (did you mean 16:30?)",
+        ),
+        (
+            "reports: {recipients: ['a@b.example, c@d.example']}\n",
+            "neither a contact id nor a single email",
+        ),
+        (
+            "communication: {status_page_url: 'javascript:alert(1)'}\n",
+            "is not an http(s):// address",
+        ),
         ("exports:\n  - {name: A}\n  - {name: A}\n", "export names must be unique: A repeated"),
         ("plan: {colour: red}\n", "lifeline.yaml:1: plan.colour: unknown field"),
-        ("exports:\n  - {name: A, max_age: soon}\n", "lifeline.yaml:2: exports[0].max_age: 'soon' is not a duration"),
+        (
+            "exports:\n  - {name: A, max_age: soon}\n",
+            "lifeline.yaml:2: exports[0].max_age: 'soon' is not a duration",
+        ),
     ],
 )
 def test_documents_section_errors_name_file_line_and_field(yaml_text: str, problem: str) -> None:

@@ -75,11 +75,15 @@ def test_provider_updates_are_recorded_once() -> None:
 def test_merge_provider_reports_only_new_posts() -> None:
     from monitor.incidents import merge_provider
 
-    first = ProviderIncident("Registers not saving", "investigating", url="u", latest_update="Looking")
+    first = ProviderIncident(
+        "Registers not saving", "investigating", url="u", latest_update="Looking"
+    )
     inc = apply(None, tr(S.UP, S.PARTIAL_OUTAGE, 0, first), "i1").incident
     assert inc is not None
     assert merge_provider(inc, (first,), T0) is None
-    later = ProviderIncident("Registers not saving", "identified", url="u", latest_update="Fix coming")
+    later = ProviderIncident(
+        "Registers not saving", "identified", url="u", latest_update="Fix coming"
+    )
     other = ProviderIncident("Slow reports", "investigating", url="v")
     change = merge_provider(inc, (later, other), T0 + timedelta(minutes=3))
     assert change is not None and change.incident is not None

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from monitor import alerts, escalation, maintenance, schoolcal
+from monitor import alerts, correlation, escalation, maintenance, schoolcal
 from monitor.acklinks import make_token
 from monitor.config import Config, Service, check_id
 from monitor.escalation import IncidentClock, Target
@@ -84,6 +84,7 @@ class Monitor:
         self._states: dict[str, ServiceState] = {s.id: ServiceState(s.id) for s in config.services}
         self._open: dict[str, Incident] = {}
         self._impacted_by: dict[str, str] = {}  # dependent service -> root-cause service
+        self._graph = {s.id: s.depends_on for s in config.services}
         self._changes: dict[str, list[datetime]] = {s.id: [] for s in config.services}
         self._flapping: set[str] = set()
         self._lock = asyncio.Lock()
@@ -223,33 +224,10 @@ class Monitor:
         await self._plan_and_send(self._clock())
 
     def _root_cause(self, service_id: str) -> str | None:
-        """The nearest service this one depends on (directly or not) that is down and has an
-        incident, following impacted services to their own root."""
-        seen: set[str] = set()
-        frontier = list(self.config.service(service_id).depends_on)
-        while frontier:
-            dep = frontier.pop(0)
-            if dep in seen:
-                continue
-            seen.add(dep)
-            if dep in self._open:
-                return dep
-            if dep in self._impacted_by:
-                return self._impacted_by[dep]
-            frontier += self.config.service(dep).depends_on
-        return None
+        return correlation.root_cause(self._graph, service_id, set(self._open), self._impacted_by)
 
     def _depends_on(self, service_id: str, root: str) -> bool:
-        seen: set[str] = set()
-        frontier = list(self.config.service(service_id).depends_on)
-        while frontier:
-            dep = frontier.pop()
-            if dep == root:
-                return True
-            if dep not in seen:
-                seen.add(dep)
-                frontier += self.config.service(dep).depends_on
-        return False
+        return correlation.depends_on(self._graph, service_id, root)
 
     async def _mark_impacted(self, t: Transition, root: str) -> None:
         incident = self._open[root]
@@ -456,17 +434,14 @@ class Monitor:
                 await self._plan_incident(change.incident, now)  # the recovery notices
 
     def _grouped(self, a: Incident, b: Incident) -> bool:
-        """Same site or same provider, and opened within the group window of each other."""
-        if abs(a.opened_at - b.opened_at) > self.config.alerting.group_window:
-            return False
-        sa, sb = self.config.service(a.service_id), self.config.service(b.service_id)
-        same_site = sa.site is not None and sa.site == sb.site
-        same_provider = (
-            sa.provider is not None
-            and sb.provider is not None
-            and sa.provider.name == sb.provider.name
+        return correlation.grouped(
+            self._opened(a), self._opened(b), self.config.alerting.group_window
         )
-        return same_site or same_provider
+
+    def _opened(self, incident: Incident) -> correlation.Opened:
+        service = self.config.service(incident.service_id)
+        provider = service.provider.name if service.provider else None
+        return correlation.Opened(service.site, provider, incident.opened_at)
 
     def _clock_start(self, service: Service, incident: Incident) -> datetime:
         """When the escalation clock starts: after the group window, and for services that

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from monitor import alerts, correlation, escalation, maintenance, schoolcal
+from monitor import alerts, correlation, escalation, maintenance
 from monitor.acklinks import make_token
 from monitor.config import Config, Service, check_id
 from monitor.escalation import IncidentClock, Target
@@ -446,13 +446,13 @@ class Monitor:
     def _clock_start(self, service: Service, incident: Incident) -> datetime:
         """When the escalation clock starts: after the group window, and for services that
         may wait (``alerting.quiet_hours``), not before school hours."""
-        start = incident.opened_at + self.config.alerting.group_window
-        calendar = self.config.calendar
-        if calendar is not None and service.criticality in self.config.alerting.quiet_hours:
-            school = schoolcal.next_school_time(calendar, start, self.config.organisation.tz)
-            if school is not None:
-                start = max(start, school)
-        return start
+        waits = service.criticality in self.config.alerting.quiet_hours
+        return escalation.clock_start(
+            incident.opened_at,
+            self.config.alerting.group_window,
+            self.config.calendar if waits else None,
+            self.config.organisation.tz,
+        )
 
     def _remind_every(self, service: Service) -> timedelta | None:
         reminders = self.config.alerting.reminders

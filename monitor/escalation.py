@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.durations import Duration
+from monitor.schoolcal import Calendar, next_school_time
 
 SERVICE_CONTACTS = "@service"
 EMAIL = "email"
@@ -78,6 +80,22 @@ class IncidentClock:
     start: datetime  # when the policy's clock starts (opening, or the start of school hours)
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
+
+
+def clock_start(
+    opened_at: datetime,
+    group_window: timedelta,
+    calendar: Calendar | None,
+    tz: ZoneInfo,
+) -> datetime:
+    """When an incident's escalation clock starts: once the group window has passed, and,
+    given the school ``calendar`` of a service that may wait, not before school hours."""
+    start = opened_at + group_window
+    if calendar is not None:
+        school = next_school_time(calendar, start, tz)
+        if school is not None:
+            start = max(start, school)
+    return start
 
 
 def key(incident_id: str, kind: str, number: int, target: Target) -> str:

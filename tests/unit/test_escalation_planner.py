@@ -165,3 +165,33 @@ def test_told_targets_reads_the_keys() -> None:
         key("other", "down", 0, Target("email", "x")),
     ]
     assert list(told_targets("inc", keys)) == [Target("email", "jo"), Target("teams-it")]
+
+
+def test_quiet_hours_hold_the_clock_until_school_opens() -> None:
+    from zoneinfo import ZoneInfo
+
+    from monitor.escalation import clock_start
+    from monitor.schoolcal import Calendar
+
+    london = ZoneInfo("Europe/London")
+    calendar = Calendar.model_validate(
+        {
+            "school_hours": {
+                "days": ["mon", "tue", "wed", "thu", "fri"],
+                "start": "08:00",
+                "end": "16:30",
+            }
+        }
+    )
+    sunday_night = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
+    window = timedelta(seconds=60)
+    assert clock_start(sunday_night, window, calendar, london) == datetime(
+        2026, 12, 7, 8, 0, tzinfo=UTC
+    )
+    assert clock_start(sunday_night, window, None, london) == sunday_night + window  # never waits
+    thursday_morning = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    assert clock_start(thursday_morning, window, calendar, london) == thursday_morning + window
+    july_evening = datetime(2026, 7, 3, 17, 0, tzinfo=UTC)  # Friday 18:00 BST
+    assert clock_start(july_evening, window, calendar, london) == datetime(
+        2026, 7, 6, 7, 0, tzinfo=UTC
+    )  # Monday 08:00 BST

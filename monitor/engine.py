@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -103,7 +104,7 @@ class Monitor:
             )
             for s in config.services
         }
-        self.transitions: list[Transition] = []  # this run's, newest last (for CLI output)
+        self.transitions: deque[Transition] = deque(maxlen=1000)  # newest last (for the demo)
 
     # --- start-up ------------------------------------------------------------------------
 
@@ -197,11 +198,16 @@ class Monitor:
             self._flapping.add(t.service_id)
 
         root = self._impacted_by.get(t.service_id)
-        if root is not None and not t.new.is_problem:
-            await self._no_longer_impacted(t, root)
+        if root is not None:
+            # Down (or out of sight: its status page is behind the same broken link) only
+            # because of ``root``, or back on its feet.
+            if t.new.is_problem or t.new is Status.UNKNOWN:
+                await self._mark_impacted(t, root)
+            else:
+                await self._no_longer_impacted(t, root)
             return
         if t.new.is_problem and t.service_id not in self._open:
-            root = root or self._root_cause(t.service_id)
+            root = self._root_cause(t.service_id)
             if root is not None:
                 await self._mark_impacted(t, root)
                 return
@@ -478,6 +484,9 @@ class Monitor:
         dues = escalation.plan(
             clock, self._steps[service.id], sent, now, self._remind_every(service)
         )
+        if incident.is_open and incident.service_id in self._flapping:
+            # Flapping: alerted once, then quiet until it is stable.
+            dues = [d for d in dues if d.kind == "down" and d.step == 0]
         if not dues:
             return 0
         told = list(escalation.told_targets(incident.id, sent))

@@ -11,7 +11,7 @@ COPY pyproject.toml README.md ./
 COPY monitor ./monitor
 COPY checks ./checks
 COPY notifiers ./notifiers
-RUN pip install . && useradd --system --home /data --uid 10001 lifeline \
+RUN pip install ".[postgres]" && useradd --system --home /data --uid 10001 lifeline \
     && mkdir -p /data && chown lifeline /data
 
 USER lifeline

@@ -210,7 +210,12 @@ class Store:
     @classmethod
     async def open(cls, url: str = DEFAULT_URL) -> Store:
         _check_sqlite_path(url)
-        engine = create_async_engine(async_url(url))
+        try:
+            engine = create_async_engine(async_url(url))
+        except ImportError:
+            raise StoreError(
+                "PostgreSQL needs the asyncpg package: pip install 'lifeline-monitor[postgres]'"
+            ) from None
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         try:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import ssl
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -105,3 +107,21 @@ async def wait_until(condition: Any, timeout: float = 10.0, interval: float = 0.
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+POSTGRES = os.environ.get("LIFELINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def database_url(backend: str, tmp_path: Path) -> str:
+    """A fresh, empty database of ``backend``: a SQLite file, or the local PostgreSQL server
+    (this machine kind runs one on 127.0.0.1) with its public schema emptied."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'lifeline.db'}"
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES)
+    try:
+        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await connection.close()
+    return POSTGRES

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import HttpPeer
+from peers import HttpPeer, database_url
 from smtp_peer import SmtpPeer
 
 from monitor.config import Config, parse_config
@@ -113,7 +113,7 @@ class Clock:
 class Rig:
     peer: HttpPeer
     smtp: SmtpPeer
-    db: Path
+    db: str
     config: Config
     clock: Clock
     daemon: Daemon
@@ -136,7 +136,7 @@ class Rig:
     async def restart(self) -> None:
         """A crash and a new process: nothing survives but the database file."""
         await self.store.close()
-        self.store = await Store.open(f"sqlite:///{self.db}")
+        self.store = await Store.open(self.db)
         self.daemon = Daemon(self.config, self.store, clock=self.clock, fetcher=self.fetcher)
         await self.daemon.monitor.resume()
 
@@ -146,11 +146,13 @@ def make_config(peer: HttpPeer, smtp: SmtpPeer) -> Config:
     return parse_config(text, "test.yaml", {})
 
 
-@pytest.fixture
-async def rig(http_peer: HttpPeer, smtp_peer: SmtpPeer, tmp_path: Path) -> AsyncIterator[Rig]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def rig(
+    request: pytest.FixtureRequest, http_peer: HttpPeer, smtp_peer: SmtpPeer, tmp_path: Path
+) -> AsyncIterator[Rig]:
     config = make_config(http_peer, smtp_peer)
-    db = tmp_path / "lifeline.db"
-    store = await Store.open(f"sqlite:///{db}")
+    db = await database_url(request.param, tmp_path)
+    store = await Store.open(db)
     clock = Clock()
     async with HttpFetcher() as fetcher:
         daemon = Daemon(config, store, clock=clock, fetcher=fetcher)

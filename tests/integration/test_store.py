@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from peers import database_url
 
 from monitor.errors import StoreError
 from monitor.incidents import apply
@@ -17,9 +18,9 @@ from monitor.store import Notification, Store, async_url, redact
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    s = await Store.open(await database_url(request.param, tmp_path))
     try:
         yield s
     finally:

@@ -7,12 +7,14 @@ monitor and dispatches the outbox, as the scheduler would, without waiting for i
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from peers import HttpPeer, database_url
 from smtp_peer import SmtpPeer
@@ -289,6 +291,13 @@ async def test_daemon_schedules_probes_and_alerts(
     text = text.replace("interval: 60s", "interval: 0.2s, spread: 0s").replace(
         "retry_initial: 30s", "retry_initial: 0.2s"
     )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        web_port = s.getsockname()[1]
+    text += (
+        f'web: {{listen: "127.0.0.1:{web_port}", base_url: "http://127.0.0.1:{web_port}",'
+        ' secret_key: "a-test-secret-key-0123456789"}\n'
+    )
     config = parse_config(text, "test.yaml", {})
     http_peer.set_json("/api/v2/summary.json", summary("operational"))
     http_peer.set("/login", "<h1>Sign in</h1>")
@@ -300,6 +309,13 @@ async def test_daemon_schedules_probes_and_alerts(
         await wait_until(lambda: daemon.stats.probes >= 4)
         http_peer.set_json("/api/v2/summary.json", summary("major_outage"))
         await wait_until(lambda: len(smtp_peer.to("DOWN")) == 3)
+        # the daemon's own web server answers, and the link in the mail leads to its page
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"http://127.0.0.1:{web_port}/healthz")).text == "ok\n"
+            text_part = smtp_peer.text(smtp_peer.messages[0])
+            link = next(w for w in text_part.split() if "/ack/" in w)
+            page = await client.get(link)
+            assert page.status_code == 200 and "Acknowledge" in page.text
         http_peer.set_json("/api/v2/summary.json", summary("operational"))
         await wait_until(lambda: len(smtp_peer.to("RECOVERED")) == 3)
     finally:

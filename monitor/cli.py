@@ -76,7 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        # The demo tells its own story; -v shows the daemon's log under it.
+        level=logging.DEBUG
+        if args.verbose
+        else (logging.WARNING if args.command == "demo" else logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

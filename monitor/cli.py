@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from monitor import correlation
 from monitor.cli_documents import COMMANDS as DOCUMENT_COMMANDS
 from monitor.cli_documents import add_commands as add_document_commands
 from monitor.cli_documents import run_command as run_document_command
@@ -166,6 +167,10 @@ async def check_once(config: Config, fmt: str) -> int:
     for service in config.services:
         results = sorted(by_service.get(service.id, []), key=lambda r: r.check_id)
         rows.append((service, worst(r.status for r in results), results))
+    # Say which failures are only the consequence of another (the school's internet).
+    down = {s.id for s, status, _ in rows if status.is_problem}
+    graph = {s.id: s.depends_on for s in config.services}
+    causes = {sid: correlation.root_cause(graph, sid, down, {}) for sid in down}
     if fmt == "json":
         print(
             json.dumps(
@@ -176,6 +181,7 @@ async def check_once(config: Config, fmt: str) -> int:
                         "site": s.site,
                         "criticality": s.criticality,
                         "status": status.value,
+                        "impacted_by": causes.get(s.id),
                         "checks": [
                             {
                                 "check": r.check_id,
@@ -196,6 +202,8 @@ async def check_once(config: Config, fmt: str) -> int:
         for s, status, results in rows:
             problems = [r.summary for r in results if r.status is not Status.UP]
             detail = "; ".join(problems) if problems else "ok"
+            if causes.get(s.id):
+                detail = f"impacted by {config.service(causes[s.id] or '').name}: {detail}"
             print(f"{s.name:<{width}}  {status.label:<17}  {s.criticality:<8}  {detail}")
     bad = [s for s, status, _ in rows if s.criticality == "critical" and status is not Status.UP]
     return EXIT_DOWN if bad else EXIT_OK

@@ -51,6 +51,7 @@ services:
   - id: website
     name: Website
     criticality: low
+    depends_on: [mis]
     checks: [{{type: http, url: "{peer.url("/")}", contains: Welcome}}]
 """)
     return path
@@ -116,7 +117,10 @@ async def test_check_prints_statuses_and_exits_1_when_a_critical_service_is_down
     assert code == 1
     lines = {line.split()[0]: line for line in out.splitlines()}
     assert "Major outage" in lines["MIS"] and "critical" in lines["MIS"]
-    assert "HTTP 503" in lines["Website"]
+    assert "HTTP 503" in lines["Website"] and "impacted by MIS" in lines["Website"]
+    code, out, _ = await lifeline("check", "-c", config, "--format", "json")
+    rows = {row["service"]: row for row in json.loads(out)}
+    assert (rows["website"]["impacted_by"], rows["mis"]["impacted_by"]) == ("mis", None)
 
     http_peer.set_json(
         "/api/v2/summary.json", summary("none")

@@ -19,13 +19,13 @@ from monitor import correlation
 from monitor.cli_documents import COMMANDS as DOCUMENT_COMMANDS
 from monitor.cli_documents import add_commands as add_document_commands
 from monitor.cli_documents import run_command as run_document_command
-from monitor.config import Config, load_config
+from monitor.config import Config, load_config, secret_problems
 from monitor.documents_config import documents_of
-from monitor.errors import ConfigError, StoreError
+from monitor.errors import ConfigError, LifelineError, StoreError
 from monitor.http import HttpFetcher
 from monitor.model import CheckResult, Status, worst
 from monitor.probes import plan_probes, run_group
-from monitor.store import DEFAULT_URL, Store, async_url, redact
+from monitor.store import DEFAULT_URL, BadDatabaseUrl, Store, async_url, redact
 
 EXIT_OK, EXIT_DOWN, EXIT_USAGE = 0, 1, 2
 
@@ -98,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(acknowledge(db_url, args.incident, args.by, args.note))
             return asyncio.run(list_incidents(db_url, args.all))
         config = load_config(args.config)
+        if args.command in ("validate", "run"):
+            unreadable = secret_problems(config)
+            if unreadable:
+                raise ConfigError([f"{args.config}: {p}" for p in unreadable])
         if args.command == "validate":
             print(
                 f"{args.config}: OK — {len(config.services)} service(s), "
@@ -121,7 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except StoreError as exc:
         print(f"lifeline: {exc}", file=sys.stderr)
-        return EXIT_USAGE if "unsupported database URL" in str(exc) else EXIT_DOWN
+        return EXIT_USAGE if isinstance(exc, BadDatabaseUrl) else EXIT_DOWN
+    except LifelineError as exc:
+        print(f"lifeline: {exc}", file=sys.stderr)
+        return EXIT_DOWN
     except KeyboardInterrupt:
         return 130
 

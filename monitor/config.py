@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -242,6 +242,8 @@ class Web(Model):
             raise ValueError(
                 "give secret_key or secret_key_file (used to sign acknowledgement links)"
             )
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 16:
+            raise ValueError("secret_key must be at least 16 characters")
         return self
 
     def secret(self) -> bytes:
@@ -314,6 +316,23 @@ class Config(Model):
 
     def check_timeout(self, check: AnyCheck) -> timedelta:
         return check.timeout or self.defaults.timeout
+
+
+def secret_problems(config: Config) -> list[str]:
+    """Secrets given as files that cannot be read (or are too short), as messages: checked
+    by ``lifeline validate`` and before the daemon starts, not first at 3 a.m."""
+    checks: list[tuple[str, Callable[[], object]]] = []
+    if config.smtp is not None:
+        checks.append(("smtp.password_file", config.smtp.secret))
+    if config.web is not None:
+        checks.append(("web.secret_key_file", config.web.secret))
+    problems = []
+    for name, read in checks:
+        try:
+            read()
+        except ValueError as exc:
+            problems.append(f"{name}: {exc}")
+    return problems
 
 
 def check_id(service_id: str, index: int) -> str:

@@ -30,6 +30,7 @@ from monitor import reports as reports_doc
 from monitor.config import Config
 from monitor.documents_config import documents_of
 from monitor.engine import Monitor
+from monitor.errors import LifelineError
 from monitor.escalation import EMAIL
 from monitor.http import USER_AGENT, HttpFetcher
 from monitor.outbox import Outbox, Sender
@@ -143,8 +144,16 @@ class Daemon:
         self._stopping = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set, then shut down gracefully."""
+        """Run until ``stop`` is set, then shut down gracefully.
+
+        Raises LifelineError before starting anything when the web server cannot listen."""
+        try:
+            web_runner = await self._start_web()
+        except LifelineError:
+            await self.aclose()
+            raise
         await self.monitor.resume()
+        await self._catch_up_on_reports()
         fetcher = self._fetcher or HttpFetcher(max_connections=self.config.defaults.concurrency)
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
@@ -192,7 +201,6 @@ class Daemon:
                 max_instances=1,
                 misfire_grace_time=6 * 3600,
             )
-        web_runner = await self._start_web()
         outbox_task = asyncio.create_task(self.outbox.run(stop), name="outbox")
         scheduler.start()
         log.info(
@@ -271,7 +279,13 @@ class Daemon:
         app = build_app(self.config, self.store, self.monitor, self.clock)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, self.config.web.host, self.config.web.port).start()
+        try:
+            await web.TCPSite(runner, self.config.web.host, self.config.web.port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise LifelineError(
+                f"cannot serve the web pages on {self.config.web.listen}: {exc.strerror}"
+            ) from None
         log.info(
             "web server on %s (links use %s)", self.config.web.listen, self.config.web.base_url
         )
@@ -279,6 +293,20 @@ class Daemon:
 
     async def _tick(self) -> None:
         await self._guarded("escalation pass", self.monitor.tick)
+
+    async def _catch_up_on_reports(self) -> None:
+        """If this month's report fell due while the daemon was down, queue it now (its keys
+        name the month, so one already queued is not queued again)."""
+        reports = self.config.reports
+        if reports is None or not reports.recipients:
+            return
+        now = self.clock()
+        local = now.astimezone(self.config.organisation.tz)
+        due = local.replace(
+            day=1, hour=reports.send_at.hour, minute=reports.send_at.minute, second=0, microsecond=0
+        )
+        if local >= due:
+            await self._monthly_report()
 
     async def _monthly_report(self) -> None:
         async def queue() -> None:

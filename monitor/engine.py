@@ -25,7 +25,7 @@ import hashlib
 import logging
 import secrets
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -45,12 +45,15 @@ from monitor.model import (
 )
 from monitor.outbox import Outbox
 from monitor.render import Related
-from monitor.store import Store
+from monitor.store import Notification, Store
 from monitor.tracker import ServiceState, Thresholds, is_flapping, observe, resumed
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+
+MAX_UNWRITTEN = 200_000  # raw results kept in memory while the database is unreachable
 
 
 def _post_number(update: ProviderIncident) -> int:
@@ -121,6 +124,19 @@ class Monitor:
                 self._states[service.id] = resumed(service.id, span.status, span.started_at, ids)
             if span is not None and span.impacted_by in self._open:
                 self._impacted_by[service.id] = span.impacted_by
+        for sid, incident in self._open.items():
+            # Dependents folded into a root cause (their spans may not say so).
+            for dependent in incident.impacted:
+                if dependent in self._states and dependent not in self._open:
+                    status = self._states[dependent].status
+                    if status.is_problem or status is Status.UNKNOWN:
+                        self._impacted_by.setdefault(dependent, sid)
+            # An open incident whose service is not down was being held open by flapping:
+            # let it settle as it would have.
+            if not incident.status.is_problem and incident.status is not Status.UNKNOWN:
+                self._flapping.add(sid)
+                span = spans.get(sid)
+                self._changes[sid] = [span.started_at if span else incident.opened_at]
         if self._open:
             log.info(
                 "resumed %d open incident(s): %s", len(self._open), ", ".join(sorted(self._open))
@@ -147,17 +163,40 @@ class Monitor:
         """
         results = [(sid, self._in_maintenance(sid, r)) for sid, r in results]
         self._unwritten.extend(results)
+        if len(self._unwritten) > MAX_UNWRITTEN:  # the database has been away a long time
+            del self._unwritten[: len(self._unwritten) - MAX_UNWRITTEN]
         transitions = []
         async with self._lock:
             for service_id, result in results:
                 state, transition = observe(self._states[service_id], result, self._thresholds)
-                self._states[service_id] = state
-                if transition is not None:
-                    await self._on_transition(transition)
+                if transition is None:
+                    self._states[service_id] = state
+                    if result.incidents and service_id in self._open:
+                        await self._guard(
+                            f"{service_id}: provider news",
+                            self._on_provider_news(
+                                service_id, result.incidents, result.observed_at
+                            ),
+                        )
+                    continue
+                # The new state is kept only once the transition is recorded: if the store
+                # fails now, the next result makes the same transition again.
+                if await self._guard(
+                    f"{service_id}: recording a change", self._on_transition(transition)
+                ):
+                    self._states[service_id] = state
                     transitions.append(transition)
-                elif result.incidents and service_id in self._open:
-                    await self._on_provider_news(service_id, result.incidents, result.observed_at)
         return transitions
+
+    @staticmethod
+    async def _guard(what: str, work: Awaitable[None]) -> bool:
+        """Await ``work``; log a failure instead of raising (the caller decides what to keep)."""
+        try:
+            await work
+        except Exception:
+            log.exception("%s failed; will try again", what)
+            return False
+        return True
 
     async def flush(self) -> int:
         """Write buffered raw results; return how many. Safe to call at any time."""
@@ -198,6 +237,9 @@ class Monitor:
             self._flapping.add(t.service_id)
 
         root = self._impacted_by.get(t.service_id)
+        if root is not None and root not in self._open:
+            del self._impacted_by[t.service_id]  # its root cause has been resolved meanwhile
+            root = None
         if root is not None:
             # Down (or out of sight: its status page is behind the same broken link) only
             # because of ``root``, or back on its feet.
@@ -219,15 +261,22 @@ class Monitor:
             change = self._hold_while_flapping(current, t)
         changes = [change]
         if change.opened and change.incident is not None:
-            changes = self._absorb_dependents(change.incident, t.at)
+            changes = await self._absorb_dependents(change.incident, t.at)
             change = changes[0]
-        await self._store.commit_transition(t, changes)
+        # Notices that follow from this change commit with it, so a crash cannot lose them.
+        outbox: list[Notification] = []
+        if change.incident is not None and change.resolved:
+            outbox = await self._due(change.incident, self._clock())  # the recovery notices
+        elif change.incident is not None and change.updates and not change.opened:
+            outbox = await self._update_notices(change.incident, change.updates, t.at)
+        await self._store.commit_transition(t, changes, outbox)
         for c in changes:
             self._remember(c)
+        if outbox:
+            self._outbox.wake()
         if change.resolved and change.incident is not None:
-            await self._plan_incident(change.incident, self._clock())  # the recovery notices
             await self._release_dependents(change.incident, t.at)
-        await self._plan_and_send(self._clock())
+        await self._guard("planning notifications", self._plan_and_send(self._clock()))
 
     def _root_cause(self, service_id: str) -> str | None:
         return correlation.root_cause(self._graph, service_id, set(self._open), self._impacted_by)
@@ -267,7 +316,7 @@ class Monitor:
             self._remember(changes[0])
         await self._store.commit_transition(t, changes)
 
-    def _absorb_dependents(self, root: Incident, at: datetime) -> list[Change]:
+    async def _absorb_dependents(self, root: Incident, at: datetime) -> list[Change]:
         """Dependents that opened incidents moments before their root cause did (their
         checks ran first) are folded into the root's incident, if nobody was told yet."""
         window = self.config.alerting.group_window
@@ -275,8 +324,8 @@ class Monitor:
         for sid, incident in list(self._open.items()):
             if not self._depends_on(sid, root.service_id) or at - incident.opened_at > window:
                 continue
-            if incident.events and any(e.kind is EventKind.NOTIFIED for e in incident.events):
-                continue
+            if await self._store.notification_keys(incident.id):
+                continue  # someone was told about it: it stays their incident
             merged = IncidentEvent(
                 at, EventKind.RESOLVED, f"Merged into {root.id}: root cause is {root.service_id}"
             )
@@ -332,26 +381,37 @@ class Monitor:
     ) -> None:
         incident = self._open[service_id]
         change = merge_provider(incident, tuple(news), at)
-        if change is None:
+        if change is None or change.incident is None:
             return
-        await self._store.save_changes([change])
+        outbox = await self._update_notices(change.incident, change.updates, at)
+        await self._store.save_changes([change], outbox)
         self._remember(change)
-        service = self.config.service(service_id)
-        wanted = service.provider_updates
+        if outbox:
+            self._outbox.wake()
+
+    async def _update_notices(
+        self, incident: Incident, updates: Sequence[ProviderIncident], at: datetime
+    ) -> list[Notification]:
+        """UPDATE messages to everyone told, one per new provider post, if the service wants
+        them (``provider_updates``)."""
+        wanted = self.config.service(incident.service_id).provider_updates
         if wanted is None:
             wanted = self.config.alerting.provider_updates
-        if not wanted or change.incident is None:
-            return
-        for update in change.updates:
-            sent = await self._store.notification_keys(incident.id)
-            told = list(escalation.told_targets(incident.id, sent))
+        if not wanted or not updates:
+            return []
+        sent = await self._store.notification_keys(incident.id)
+        told = list(escalation.told_targets(incident.id, sent))
+        notes: list[Notification] = []
+        for update in updates:
             number = _post_number(update)
             dues = [
                 escalation.Due(escalation.key(incident.id, "update", number, t), "update", t)
                 for t in told
                 if escalation.key(incident.id, "update", number, t) not in sent
             ]
-            await self._enqueue(change.incident, dues, told, at, update=update)
+            if dues:
+                notes += await self._build(incident, dues, told, at, update=update)
+        return notes
 
     def _remember(self, change: Change) -> None:
         incident = change.incident
@@ -406,8 +466,8 @@ class Monitor:
         for incident in list(self._open.values()):
             if incident.id == primary.id or incident.acknowledged_at is not None:
                 continue
-            keys = await self._store.notification_keys(incident.id)
-            if any(k.startswith(f"{incident.id}/down/0/") for k in keys) and self._grouped(
+            covered = await self._store.notification_keys(incident.id, state="covered")
+            if any(k.startswith(f"{incident.id}/down/0/") for k in covered) and self._grouped(
                 primary, incident
             ):
                 name = self.config.service(primary.service_id).name
@@ -434,10 +494,13 @@ class Monitor:
                 sid, incident.status, state.status, now, f"stable for {window} after flapping"
             )
             change = apply(incident, t, "unused")
-            await self._store.save_changes([change])
+            assert change.incident is not None
+            outbox = await self._due(change.incident, now)  # the recovery notices
+            await self._store.save_changes([change], outbox)
             self._remember(change)
-            if change.incident is not None:
-                await self._plan_incident(change.incident, now)  # the recovery notices
+            if outbox:
+                self._outbox.wake()
+            await self._release_dependents(change.incident, now)
 
     def _grouped(self, a: Incident, b: Incident) -> bool:
         return correlation.grouped(
@@ -470,9 +533,13 @@ class Monitor:
         """Create every notification now due for the open incidents, oldest first (so the
         first of a group is the one whose message names the others)."""
         for incident in sorted(self._open.values(), key=lambda i: i.opened_at):
-            await self._plan_incident(incident, now)
+            notes = await self._due(incident, now)
+            if notes:
+                await self._store.enqueue(notes)
+                self._outbox.wake()
 
-    async def _plan_incident(self, incident: Incident, now: datetime) -> int:
+    async def _due(self, incident: Incident, now: datetime) -> list[Notification]:
+        """What ``incident`` must send now (nothing already sent), rendered."""
         service = self.config.service(incident.service_id)
         sent = await self._store.notification_keys(incident.id)
         clock = IncidentClock(
@@ -488,18 +555,21 @@ class Monitor:
             # Flapping: alerted once, then quiet until it is stable.
             dues = [d for d in dues if d.kind == "down" and d.step == 0]
         if not dues:
-            return 0
+            return []
         told = list(escalation.told_targets(incident.id, sent))
-        return await self._enqueue(incident, dues, told, now)
+        return await self._build(incident, dues, told, now)
 
-    async def _enqueue(
+    async def _build(
         self,
         incident: Incident,
         dues: list[escalation.Due],
         told: list[Target],
         now: datetime,
         update: ProviderIncident | None = None,
-    ) -> int:
+    ) -> list[Notification]:
+        """The notifications for ``dues``, rendered; a first message also covers incidents
+        grouped with this one (they get ``covered`` rows, so they send no message of their
+        own and later notices reach the same people)."""
         related = self._related(incident)
         first = [d for d in dues if d.kind == "down" and d.step == 0]
         grouped: list[Incident] = []
@@ -532,8 +602,6 @@ class Monitor:
             ack_url=self._ack_url,
             update=update,
         )
-        # The grouped incidents' first step is covered by this message: record it for each,
-        # so they don't send their own, and later notices reach the same people.
         covered = [
             replace(
                 n,
@@ -545,10 +613,7 @@ class Monitor:
             for n in notes
             if n.key.startswith(f"{incident.id}/down/0/")
         ]
-        await self._store.enqueue([*notes, *covered])
-        if notes:
-            self._outbox.wake()
-        return len(notes)
+        return [*notes, *covered]
 
     def _related(self, incident: Incident) -> list[Related]:
         statuses = {sid: state.status for sid, state in self._states.items()}

@@ -187,7 +187,7 @@ def told_targets(incident_id: str, keys: Iterable[str]) -> dict[Target, None]:
     told: dict[Target, None] = {}
     prefix = f"{incident_id}/down/"
     for k in keys:
-        if k.startswith(prefix):
+        if k.startswith(prefix) and "/fallback/" not in k:  # a fall-back email is no new target
             _, channel, contact = k[len(prefix) :].split("/", 2)
             told.setdefault(Target(channel, None if contact == "-" else contact), None)
     return told

@@ -47,6 +47,7 @@ def apply(incident: Incident | None, transition: Transition, new_id: str) -> Cha
         )
         return Change(created, opened=True, new_events=events)
     provider = _provider_events(incident.provider_incidents, t.incidents, t)
+    fresh = _fresh(incident.provider_incidents, t.incidents)
     known = _merge(incident.provider_incidents, t.incidents)
     if t.new.is_problem or t.new is Status.UNKNOWN:
         event = IncidentEvent(t.at, EventKind.STATUS, f"{t.new.label}: {t.cause}", t.new)
@@ -59,7 +60,7 @@ def apply(incident: Incident | None, transition: Transition, new_id: str) -> Cha
             provider_incidents=known,
             events=incident.events + events,
         )
-        return Change(updated, new_events=events)
+        return Change(updated, new_events=events, updates=fresh)
     event = IncidentEvent(t.at, EventKind.RESOLVED, f"{t.new.label}: {t.cause}", t.new)
     events = (*provider, event)
     resolved = replace(
@@ -77,13 +78,7 @@ def merge_provider(
 ) -> Change | None:
     """Provider posts seen while ``incident`` is open and its status unchanged; None when
     nothing is new (same incidents, same status, same latest update)."""
-    before = {_key(p): p for p in incident.provider_incidents}
-    fresh = tuple(
-        p
-        for p in news
-        if (old := before.get(_key(p))) is None
-        or (old.status, old.latest_update) != (p.status, p.latest_update)
-    )
+    fresh = _fresh(incident.provider_incidents, news)
     if not fresh:
         return None
     t = Transition(incident.service_id, incident.status, incident.status, at, "", news)
@@ -94,6 +89,19 @@ def merge_provider(
         events=incident.events + events,
     )
     return Change(merged, new_events=events, updates=fresh)
+
+
+def _fresh(
+    known: tuple[ProviderIncident, ...], news: tuple[ProviderIncident, ...]
+) -> tuple[ProviderIncident, ...]:
+    """Posts in ``news`` that are new, or changed status or latest update."""
+    before = {_key(p): p for p in known}
+    return tuple(
+        p
+        for p in news
+        if (old := before.get(_key(p))) is None
+        or (old.status, old.latest_update) != (p.status, p.latest_update)
+    )
 
 
 def _key(p: ProviderIncident) -> tuple[str, str]:

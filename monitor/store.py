@@ -45,6 +45,10 @@ from monitor.model import (
 DEFAULT_URL = "sqlite:///lifeline.db"
 
 
+class BadDatabaseUrl(StoreError):
+    """The database URL itself is wrong (a usage error, not an outage)."""
+
+
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, on every backend."""
 
@@ -97,7 +101,7 @@ incidents = sa.Table(
     sa.Column("id", sa.String(120), primary_key=True),
     sa.Column("service_id", sa.String(64), nullable=False, index=True),
     sa.Column("opened_at", UTCDateTime, nullable=False),
-    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("resolved_at", UTCDateTime, index=True),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("worst", sa.String(20), nullable=False),
     sa.Column("provider_incidents", sa.Text, nullable=False, server_default="[]"),
@@ -125,7 +129,7 @@ notifications = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("key", sa.String(400), nullable=False, unique=True),
-    sa.Column("incident_id", sa.String(120)),
+    sa.Column("incident_id", sa.String(120), index=True),
     sa.Column("contact_id", sa.String(64)),
     sa.Column("channel", sa.String(64), nullable=False),
     sa.Column("recipient", sa.Text, nullable=False),
@@ -179,7 +183,12 @@ class Notification:
 
 
 def async_url(url: str) -> str:
-    """Map the user-facing URL onto the async driver SQLAlchemy needs."""
+    """Map the user-facing URL onto the async driver SQLAlchemy needs; StoreError when it is
+    not a URL Lifeline can use."""
+    try:
+        sa.engine.make_url(url)
+    except (ValueError, sa.exc.ArgumentError):
+        raise BadDatabaseUrl(f"invalid database URL {redact(url)!r}") from None
     for plain, driver in (
         ("sqlite://", "sqlite+aiosqlite://"),
         ("postgresql://", "postgresql+asyncpg://"),
@@ -188,7 +197,7 @@ def async_url(url: str) -> str:
             return driver + url[len(plain) :]
     if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         return url
-    raise StoreError(
+    raise BadDatabaseUrl(
         f"unsupported database URL {redact(url)!r}: use sqlite:///FILE or postgresql://…"
     )
 
@@ -216,6 +225,8 @@ class Store:
             raise StoreError(
                 "PostgreSQL needs the asyncpg package: pip install 'lifeline-monitor[postgres]'"
             ) from None
+        except (ValueError, sa.exc.ArgumentError) as exc:
+            raise BadDatabaseUrl(f"invalid database URL {redact(url)!r}: {_short(exc)}") from None
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         try:
@@ -333,8 +344,11 @@ class Store:
                 )
         return await self.incident(incident_id)
 
-    async def notification_keys(self, incident_id: str) -> set[str]:
+    async def notification_keys(self, incident_id: str, state: str | None = None) -> set[str]:
+        """The keys of ``incident_id``'s notifications (only those in ``state``, if given)."""
         query = sa.select(notifications.c.key).where(notifications.c.incident_id == incident_id)
+        if state is not None:
+            query = query.where(notifications.c.state == state)
         async with self._connect() as conn:
             return set((await conn.execute(query)).scalars())
 

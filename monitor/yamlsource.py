@@ -61,53 +61,83 @@ def load_yaml(text: str, filename: str, env: Mapping[str, str]) -> tuple[Any, So
         raise ConfigError([f"{filename}: YAML error: {exc}"]) from None
     if node is None:
         raise ConfigError([f"{filename}: the file is empty"])
-    lines: dict[Path, int] = {}
-    problems: list[str] = []
-    data = _build(node, (), lines, problems, filename, env)
-    if problems:
-        raise ConfigError(problems)
-    return data, SourceMap(filename, lines)
+    walk = _Walk(filename, env)
+    try:
+        data = _build(node, (), walk)
+    except (_TooLarge, RecursionError):
+        raise ConfigError(
+            [f"{filename}: too many values (more than {MAX_VALUES:,}): aliases expanding?"]
+        ) from None
+    if walk.problems:
+        raise ConfigError(walk.problems)
+    return data, SourceMap(filename, walk.lines)
 
 
-def _build(
-    node: yaml.Node,
-    path: Path,
-    lines: dict[Path, int],
-    problems: list[str],
-    filename: str,
-    env: Mapping[str, str],
-) -> Any:
-    lines[path] = node.start_mark.line + 1
+MAX_VALUES = 100_000
+"""More values than a real configuration has; more means an alias bomb ("billion laughs")."""
+
+
+class _Walk:
+    """State of one document's walk: where values are, what is wrong, how much was built."""
+
+    def __init__(self, filename: str, env: Mapping[str, str]) -> None:
+        self.filename = filename
+        self.env = env
+        self.lines: dict[Path, int] = {}
+        self.problems: list[str] = []
+        self.values = 0
+        self.active: set[int] = set()  # nodes being built on the current path (alias loops)
+
+    def fail(self, line: int, message: str) -> None:
+        self.problems.append(f"{self.filename}:{line}: {message}")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _build(node: yaml.Node, path: Path, walk: _Walk) -> Any:
+    line = node.start_mark.line + 1
+    walk.lines[path] = line
+    walk.values += 1
+    if walk.values > MAX_VALUES:
+        raise _TooLarge
+    if id(node) in walk.active:
+        walk.fail(line, f"{format_path(path)}: an alias refers to itself")
+        return None
+    walk.active.add(id(node))
+    try:
+        return _build_node(node, path, walk)
+    finally:
+        walk.active.discard(id(node))
+
+
+def _build_node(node: yaml.Node, path: Path, walk: _Walk) -> Any:
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(f"{filename}:{key_line}: keys must be plain names")
+                walk.fail(key_line, "keys must be plain names")
                 continue
             key = _scalar(key_node)
             if key == "<<":
-                problems.append(f"{filename}:{key_line}: merge keys (<<) are not supported")
+                walk.fail(key_line, "merge keys (<<) are not supported")
                 continue
             if key in result:
-                problems.append(
-                    f"{filename}:{key_line}: {format_path((*path, key))}: duplicate key"
-                )
-            result[key] = _build(value_node, (*path, key), lines, problems, filename, env)
+                walk.fail(key_line, f"{format_path((*path, key))}: duplicate key")
+            result[key] = _build(value_node, (*path, key), walk)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _build(child, (*path, i), lines, problems, filename, env)
-            for i, child in enumerate(node.value)
-        ]
+        return [_build(child, (*path, i), walk) for i, child in enumerate(node.value)]
+    where = f"{walk.filename}:{walk.lines[path]}: {format_path(path)}"
     try:
         value = _scalar(node)
     except (ValueError, yaml.YAMLError) as exc:  # e.g. an impossible date: 2026-02-30
-        problems.append(f"{filename}:{lines[path]}: {format_path(path)}: {exc}")
+        walk.problems.append(f"{where}: {exc}")
         return None
     if isinstance(value, str) and "$" in value:
-        where = f"{filename}:{lines[path]}: {format_path(path)}"
-        return _interpolate(value, env, lambda msg: problems.append(f"{where}: {msg}"))
+        return _interpolate(value, walk.env, lambda msg: walk.problems.append(f"{where}: {msg}"))
     return value
 
 

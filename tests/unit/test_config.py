@@ -210,3 +210,17 @@ def test_impossible_date_is_a_config_error_with_line() -> None:
         and found[0].startswith("lifeline.yaml:12: maintenance[0].start: ")
         and "day is out of range" in found[0]
     )
+
+
+def test_an_alias_that_refers_to_itself_is_an_error() -> None:
+    found = problems(MINIMAL + "extra: &a [*a]\n")
+    assert found == ["lifeline.yaml:11: extra[0]: an alias refers to itself"]
+
+
+def test_an_alias_bomb_is_refused_quickly() -> None:
+    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\n'
+    for level in "bcdefgh":
+        previous = chr(ord(level) - 1)
+        bomb += f"{level}: &{level} [{', '.join(['*' + previous] * 10)}]\n"
+    found = problems(MINIMAL + bomb)
+    assert found == ["lifeline.yaml: too many values (more than 100,000): aliases expanding?"]

@@ -30,6 +30,7 @@ from pydantic import (
 from checks import AnyCheck
 from monitor.documents_config import (
     Communication,
+    DocumentsConfig,
     Export,
     PlanInfo,
     Reports,
@@ -280,6 +281,12 @@ class Config(Model):
     communication: Communication | None = None
     exports: list[Export] = []
     plan: PlanInfo | None = None
+
+    @field_validator("exports")
+    @classmethod
+    def _unique_exports(cls, value: list[Export]) -> list[Export]:
+        return list(DocumentsConfig._unique_exports(tuple(value)))
+
     services: list[Service] = Field(min_length=1)
 
     def service(self, service_id: str) -> Service:

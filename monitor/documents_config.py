@@ -26,18 +26,14 @@ They are meant to sit at the top level of the configuration file, next to ``serv
       owner: trust-it-director       # a contact id
       next_review: 2027-09-01        # optional: a year after ``reviewed`` by default
 
-Until ``Config`` carries these fields, ``load_documents_config`` reads them from a YAML file
-on their own, and ``documents_of(config)`` picks them off a ``Config`` that has them (so code
-written against ``DocumentsConfig`` keeps working once they are wired in).
-``reference_problems`` checks the ids they mention against the ``Config``.
+``Config`` carries them (validated with the rest of the file, errors with file and line);
+``documents_of(config)`` gathers them into a ``DocumentsConfig`` for the document builders,
+and ``reference_problems`` checks the ids they mention against the ``Config``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -47,14 +43,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     field_validator,
 )
 
 from monitor.durations import Duration
-from monitor.errors import ConfigError
 from monitor.schoolcal import Clock, Date
-from monitor.yamlsource import SourceMap, format_path, load_yaml
 
 if TYPE_CHECKING:  # config.py will import this module once it carries these sections
     from monitor.config import Config
@@ -67,8 +60,6 @@ __all__ = [
     "PlanInfo",
     "Reports",
     "documents_of",
-    "load_documents_config",
-    "parse_documents_config",
     "reference_problems",
 ]
 
@@ -194,46 +185,6 @@ def documents_of(config: object) -> DocumentsConfig:
     """The documents sections of a ``Config`` that carries them (all empty when it does not)."""
     values = {name: getattr(config, name, None) for name in SECTIONS}
     return DocumentsConfig.model_validate({k: v for k, v in values.items() if v is not None})
-
-
-def parse_documents_config(
-    text: str, filename: str, env: Mapping[str, str] | None = None
-) -> DocumentsConfig:
-    """Validate the documents sections of YAML ``text`` (other top-level keys are ignored).
-
-    Raises ConfigError listing every problem as ``file:line: path: message``.
-    """
-    data, source = load_yaml(text, filename, os.environ if env is None else env)
-    if not isinstance(data, dict):
-        raise ConfigError([f"{filename}:1: the file must be a mapping of sections"])
-    picked = {k: v for k, v in data.items() if k in SECTIONS}
-    try:
-        return DocumentsConfig.model_validate(picked)
-    except ValidationError as exc:
-        raise ConfigError(list(_problems(exc, source))) from None
-
-
-def load_documents_config(
-    path: str | os.PathLike[str], env: Mapping[str, str] | None = None
-) -> DocumentsConfig:
-    """Read ``path`` and validate its documents sections (see ``parse_documents_config``)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"{path}: not a UTF-8 text file"]) from None
-    return parse_documents_config(text, str(path), env)
-
-
-def _problems(exc: ValidationError, source: SourceMap) -> Iterator[str]:
-    for error in exc.errors(include_url=False):
-        path = tuple(error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling)"
-        yield f"{source.where(path)}: {format_path(path)}: {message}"
 
 
 def reference_problems(config: Config, docs: DocumentsConfig) -> list[str]:

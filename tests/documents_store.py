@@ -38,7 +38,7 @@ from typing import Any
 import yaml
 
 from monitor.config import Config, load_config
-from monitor.documents_config import DocumentsConfig, parse_documents_config
+from monitor.documents_config import DocumentsConfig
 from monitor.incidents import Change, apply, merge_provider
 from monitor.model import (
     EventKind,
@@ -156,7 +156,7 @@ def trust_config(tmp: Path) -> Config:
 
 
 def documents_config() -> DocumentsConfig:
-    return parse_documents_config(DOCUMENTS_YAML, "documents.yaml", {})
+    return DocumentsConfig.model_validate(yaml.safe_load(DOCUMENTS_YAML))
 
 
 ARBOR_POST = ProviderIncident(

@@ -7,6 +7,7 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,13 +18,24 @@ from monitor.documents_config import (
     DocumentsConfig,
     Reports,
     documents_of,
-    parse_documents_config,
     reference_problems,
 )
 from monitor.errors import ConfigError
 from monitor.model import EventKind, Incident, IncidentEvent, Message, ProviderIncident, Status
 from monitor.plan import ladder, plan_from_data, render_plan_md
 from monitor.store import Notification, Span
+
+BASE_YAML = (
+    "organisation: {name: Oakfield, timezone: Europe/London}\n"
+    "contacts: [{id: jo, name: Jo, email: jo@oak.example}]\n"
+    "services: [{id: a, name: A, checks: [{type: http, url: 'https://a.example/'}]}]\n"
+)
+
+
+def docs_from(text: str) -> DocumentsConfig:
+    """The documents sections of ``text``, validated on their own (references unchecked)."""
+    return DocumentsConfig.model_validate(yaml.safe_load(text) or {})
+
 
 LONDON = ZoneInfo("Europe/London")
 UP, MAJOR, PARTIAL, UNKNOWN = Status.UP, Status.MAJOR_OUTAGE, Status.PARTIAL_OUTAGE, Status.UNKNOWN
@@ -555,11 +567,9 @@ def test_ladder_expands_groups_and_service_contacts(config: Config) -> None:
 
 
 def test_plan_orders_systems_by_criticality_and_shows_dependencies(config: Config) -> None:
-    docs = parse_documents_config(
+    docs = docs_from(
         "exports:\n  - {name: Contacts, location: Safe, owner: jo, max_age: 1d, site: oak}\n"
-        "  - {name: River list, location: Office, site: river}\n",
-        "docs.yaml",
-        {},
+        "  - {name: River list, location: Office, site: river}\n"
     )
     now = datetime(2026, 12, 4, 9, tzinfo=UTC)
     plan = plan_from_data(config, docs, now, "oak", freshness={"Contacts": now - timedelta(days=2)})
@@ -577,14 +587,14 @@ def test_plan_orders_systems_by_criticality_and_shows_dependencies(config: Confi
 
 
 def test_documents_sections_parse_with_defaults() -> None:
-    docs = parse_documents_config(
-        "organisation: {name: ignored}\n"
+    config = parse_config(
         "reports: {recipients: [jo], send_at: '06:30'}\n"
         "communication: {staff: Teams post, update_every: 30m, status_page_url: 'https://status.example/'}\n"
-        "plan: {version: '2.0', reviewed: 2024-02-29}\n",
+        "plan: {version: '2.0', reviewed: 2024-02-29}\n" + BASE_YAML,
         "lifeline.yaml",
         {},
     )
+    docs = documents_of(config)
     assert docs.reports == Reports(
         recipients=("jo",), send_at=time(6, 30), format="html", site=None
     )
@@ -621,17 +631,15 @@ def test_documents_sections_parse_with_defaults() -> None:
 )
 def test_documents_section_errors_name_file_line_and_field(yaml_text: str, problem: str) -> None:
     with pytest.raises(ConfigError) as info:
-        parse_documents_config(yaml_text, "lifeline.yaml", {})
+        parse_config(yaml_text + BASE_YAML, "lifeline.yaml", {})
     assert any(problem in p for p in info.value.problems), info.value.problems
 
 
 def test_references_are_checked_against_the_config(config: Config) -> None:
-    docs = parse_documents_config(
+    docs = docs_from(
         "reports: {recipients: [ghost, nomail, x@y.example], site: mars}\n"
         "exports: [{name: A, owner: nobody, site: oak, service: nothing}]\n"
-        "plan: {owner: jo}\n",
-        "lifeline.yaml",
-        {},
+        "plan: {owner: jo}\n"
     )
     assert reference_problems(config, docs) == [
         "reports.recipients[0]: unknown contact 'ghost'",

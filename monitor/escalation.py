@@ -152,6 +152,11 @@ def plan(
     """What must be created now for ``incident``, given the keys already ``sent``."""
     existing = set(sent)
     told = told_targets(incident.id, existing)
+    if incident.resolved_at is not None:
+        # Over: a step or reminder that fell due meanwhile would only alarm people about an
+        # outage that has ended. Everyone told hears it has recovered.
+        recovered = [Due(key(incident.id, "recovered", 0, t), "recovered", t) for t in told]
+        return [d for d in recovered if d.key not in existing]
     # A step is planned as a whole, so any key of it means it was done (or covered by a
     # grouped message naming this incident): later changes to its list don't re-fire it.
     done = {int(k.split("/")[2]) for k in existing if k.startswith(f"{incident.id}/down/")}

@@ -195,3 +195,15 @@ def test_quiet_hours_hold_the_clock_until_school_opens() -> None:
     assert clock_start(july_evening, window, calendar, london) == datetime(
         2026, 7, 6, 7, 0, tzinfo=UTC
     )  # Monday 08:00 BST
+
+
+def test_a_resolved_incident_only_announces_its_recovery() -> None:
+    sent = {key("inc", "down", 0, t) for t in STEPS[0].targets}
+    # resolved after the second step fell due but before it was planned (a flapping
+    # incident settling, or a tick that had not run yet): nobody new is alarmed
+    clock = IncidentClock("inc", T0, resolved_at=T0 + 40 * M)
+    due = plan(clock, STEPS, sent, T0 + 40 * M, remind_every=30 * M)
+    assert sorted(d.key.split("/", 1)[1] for d in due) == [
+        "recovered/0/email/jo",
+        "recovered/0/teams-it/-",
+    ]

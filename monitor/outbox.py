@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from monitor.durations import format_duration
-from monitor.errors import NotifierError
+from monitor.errors import NotifierError, StoreError
 from monitor.model import EventKind, IncidentEvent
 from monitor.store import Notification, Store
 
@@ -53,6 +53,7 @@ class Outbox:
         self._retry_max = retry_max
         self._describe = describe
         self._limits = dict(limits or {})
+        self._delivered: set[int] = set()  # sent but not yet marked so in the store
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -69,6 +70,8 @@ class Outbox:
 
     async def _attempt(self, n: Notification) -> bool:
         assert n.id is not None
+        if n.id in self._delivered:  # sent, but the store could not record it: just record
+            return await self._record_sent(n)
         sender = self._senders.get(n.channel)
         try:
             if sender is None:
@@ -97,9 +100,26 @@ class Outbox:
                 )
                 await self._store.mark_retry(n.id, exc.reason, now + delay)
             return False
-        now = self._clock()
-        await self._store.mark_sent(n.id, now)
         log.info("sent %s %s to %s", n.kind, n.channel, self._describe(n))
+        self._delivered.add(n.id)
+        return await self._record_sent(n)
+
+    async def _record_sent(self, n: Notification) -> bool:
+        """Mark ``n`` sent. While the store refuses, ``n`` stays remembered as delivered, so
+        the next pass records it instead of sending it again."""
+        assert n.id is not None
+        now = self._clock()
+        try:
+            await self._store.mark_sent(n.id, now)
+        except StoreError as exc:
+            log.warning(
+                "sent %s to %s but could not record it (%s); will record it",
+                n.kind,
+                self._describe(n),
+                exc,
+            )
+            return False
+        self._delivered.discard(n.id)
         await self._event(
             n,
             now,

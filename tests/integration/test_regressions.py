@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing, asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,10 @@ class FlakyStore(Store):
     async def enqueue(self, items: Sequence[Notification]) -> None:
         self._blip("enqueue")
         await super().enqueue(items)
+
+    async def mark_sent(self, notification_id: int, now: datetime) -> None:
+        self._blip("mark_sent")
+        await super().mark_sent(notification_id, now)
 
 
 # --- driving the daemon ------------------------------------------------------------------
@@ -390,3 +394,19 @@ async def test_provider_post_arriving_with_a_status_change_is_sent_as_an_update(
         assert [to for to, _ in updates] == ["jo@oak.example"]
         body = rig.smtp.text(next(m for m in rig.smtp.messages if "UPDATE" in str(m["Subject"])))
         assert "Fix is being deployed" in body
+
+
+async def test_a_store_error_marking_a_message_sent_does_not_send_it_again(
+    http_peer: HttpPeer, tmp_path: Path
+) -> None:
+    async with flaky(http_peer, tmp_path) as (rig, store):
+        await tick(rig)
+        store.fail_once("mark_sent")
+        rig.set(finance=False)
+        await tick(rig)  # the DOWN goes out, but recording that fails
+        assert store.fired == ["mark_sent"] and len(rig.mails("DOWN: Finance")) == 1
+        for _ in range(3):
+            await escalate(rig, 1)  # later passes record it instead of sending it again
+        assert len(rig.mails("DOWN: Finance")) == 1
+        states = {n.key: n.state for n in await rig.store.notifications()}
+        assert [s for k, s in states.items() if "/down/0/email/" in k] == ["sent"]

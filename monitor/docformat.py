@@ -11,17 +11,15 @@ provider text cannot add links, emphasis, tables cells or raw HTML to a document
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from fractions import Fraction
-from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
 from monitor.durations import format_duration
 from monitor.model import Status
 from monitor.sla import DayFigure, Uptime
+from monitor.templating import environment, md_escape
 
 __all__ = [
     "STATUS_COLOURS",
@@ -142,30 +140,6 @@ def result_text(uptime: Uptime) -> str:
     return "MET" if uptime.met else "BREACHED"
 
 
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
-_MD_BLOCK_MARK = re.compile(r"^(\s*)(#{1,6}|[-+=])(?=\s|$)")
-_MD_ORDERED = re.compile(r"^(\s*\d{1,9})([.)])(?=\s|$)")
-_MD_RULE = re.compile(r"^(\s*)([-=])(?=[-=\s]*$)")
-
-
-def md_escape(value: object) -> str:
-    """``value`` as literal Markdown text (CommonMark/GFM).
-
-    Inline syntax (emphasis, code, links, raw HTML, entities, table pipes, strikethrough) is
-    backslash-escaped everywhere; block syntax (headings, list markers, rules and setext
-    underlines) only where it would take effect, at the start of a line; trailing spaces (hard
-    breaks) are dropped. Ordinary punctuation is left alone so the text stays readable.
-    """
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    out = []
-    for line in text.split("\n"):
-        line = _MD_INLINE.sub(r"\\\1", line.rstrip())
-        line = _MD_BLOCK_MARK.sub(r"\1\\\2", line)
-        line = _MD_RULE.sub(r"\1\\\2", line)
-        out.append(_MD_ORDERED.sub(r"\1\\\2", line))
-    return "\n".join(out)
-
-
 def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -209,18 +183,3 @@ def day_strip_svg(days: list[DayFigure] | tuple[DayFigure, ...], label: str) -> 
             )
     parts.append("</svg>")
     return Markup("".join(parts))
-
-
-@cache
-def environment() -> Environment:
-    """The documents' Jinja environment: ``doc_*`` templates, HTML autoescaped, ``md`` filter."""
-    env = Environment(
-        loader=PackageLoader("monitor", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["md"] = md_escape
-    return env

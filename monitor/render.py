@@ -32,15 +32,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from functools import cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from monitor.config import Contact, Organisation, Service, Site
 from monitor.durations import format_duration
 from monitor.model import EventKind, Incident, Message, ProviderIncident, Status
+from monitor.templating import environment
 
 SUBJECT_MAX = 150
 SUBJECT_PREFIX = "[Lifeline]"
@@ -139,7 +137,7 @@ def render_alert(ctx: AlertContext) -> Message:
     whenever one is shown and fits beside a headline.
     """
     values = alert_values(ctx)
-    env = _environment()
+    env = environment()
     text = env.get_template("alert.txt").render(values)
     html = env.get_template("alert.html").render(values)
     return Message(
@@ -749,15 +747,3 @@ def _links(service: Service, incidents: Sequence[ProviderIncident]) -> tuple[tup
     if page:
         found.setdefault(page, "Status page")
     return tuple((label, url) for url, label in found.items())
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("monitor", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )

@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from monitor.acklinks import BadToken, read_token
 from monitor.config import Config
 from monitor.engine import Monitor
 from monitor.render import format_local
 from monitor.store import Store
+from monitor.templating import environment
 
 NAME_MAX = 100
 NOTE_MAX = 1000
@@ -35,17 +35,9 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
-_env = Environment(
-    loader=PackageLoader("monitor", "templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
 
 def _page(template: str, http_status: int = 200, **values: Any) -> web.Response:
-    html = _env.get_template(template).render(**values)
+    html = environment().get_template(template).render(**values)
     return web.Response(text=html, status=http_status, content_type="text/html", headers=_HEADERS)
 
 

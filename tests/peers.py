@@ -1,5 +1,6 @@
-"""Real local peers for integration tests: an HTTP server on 127.0.0.1 whose responses
-tests change over time (a timeline of real-format payloads)."""
+"""Real local peers for integration tests: an HTTP server on 127.0.0.1 whose responses tests
+change over time (a timeline of real-format payloads) and that keeps every request exactly
+as received, for asserting what a channel sent."""
 
 from __future__ import annotations
 
@@ -12,8 +13,26 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    query: str  # as sent, percent-encoding kept
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def form(self) -> dict[str, str]:
+        return dict(
+            parse_qsl(self.body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+        )
 
 
 @dataclass
@@ -24,16 +43,20 @@ class Route:
     etag: bool = False
     delay: float = 0.0
     headers: dict[str, str] | None = None
+    hang: bool = False  # wait for ``release()`` before answering
+    echo: bool = False  # append the request's path and query (a careless server's error page)
 
 
 class HttpPeer:
-    """Serve whatever ``set``/``set_json`` last put at each path; count requests."""
+    """Serve whatever ``set``/``reply`` last put at each path; count and keep requests."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.ssl_context = ssl_context
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()
+        self.requests: list[Recorded] = []
+        self._released = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -55,18 +78,43 @@ class HttpPeer:
         etag: bool = False,
         delay: float = 0.0,
         headers: dict[str, str] | None = None,
+        hang: bool = False,
+        echo: bool = False,
     ) -> None:
         data = body.encode() if isinstance(body, str) else body
-        self.routes[path] = Route(status, data, content_type, etag, delay, headers)
+        self.routes[path] = Route(status, data, content_type, etag, delay, headers, hang, echo)
 
     def set_json(self, path: str, payload: Any, **kw: Any) -> None:
         self.set(path, json.dumps(payload), content_type="application/json", **kw)
 
+    def reply(self, path: str, status: int = 200, body: str | bytes = b"", **kw: Any) -> None:
+        """``set`` with the status first: how a webhook's answer reads in channel tests."""
+        self.set(path, body, status=status, **kw)
+
+    def reply_json(self, path: str, status: int, payload: Any, **kw: Any) -> None:
+        self.set(path, json.dumps(payload), status=status, content_type="application/json", **kw)
+
+    def release(self) -> None:
+        """Let every hanging route answer."""
+        self._released.set()
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.hits[request.path] += 1
+        body = await request.read()
+        self.requests.append(
+            Recorded(
+                request.method,
+                request.path,
+                request.raw_path.partition("?")[2],
+                {k.lower(): v for k, v in request.headers.items()},
+                body,
+            )
+        )
         route = self.routes.get(request.path)
         if route is None:
             return web.Response(status=404, text="not found")
+        if route.hang:
+            await self._released.wait()
         if route.delay:
             await asyncio.sleep(route.delay)
         headers = dict(route.headers or {})
@@ -76,8 +124,11 @@ class HttpPeer:
             if request.headers.get("If-None-Match") == tag:
                 self.not_modified[request.path] += 1
                 return web.Response(status=304, headers=headers)
+        data = route.body
+        if route.echo:
+            data += f" {request.path_qs} {request.raw_path}".encode()
         return web.Response(
-            status=route.status, body=route.body, headers=headers, content_type=route.content_type
+            status=route.status, body=data, headers=headers, content_type=route.content_type
         )
 
     async def start(self) -> None:
@@ -90,6 +141,7 @@ class HttpPeer:
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        self.release()  # a hanging handler finishes, so shutdown does not wait for it
         if self._runner is not None:
             await self._runner.cleanup()
 

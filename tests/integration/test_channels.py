@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from channel_peers import RecordingPeer
+from peers import HttpPeer
 
 from monitor.errors import NotifierError
 from monitor.model import Message, Status
@@ -58,8 +58,8 @@ NOW = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-async def peer() -> AsyncIterator[RecordingPeer]:
-    server = RecordingPeer()
+async def peer() -> AsyncIterator[HttpPeer]:
+    server = HttpPeer()
     await server.start()
     try:
         yield server
@@ -73,7 +73,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def chat_config(kind: str, peer: RecordingPeer, **extra: Any) -> Any:
+def chat_config(kind: str, peer: HttpPeer, **extra: Any) -> Any:
     data: dict[str, Any] = {"type": kind, "url": peer.url(PATHS[kind] + QUERIES[kind]), **extra}
     if kind == "webhook":
         data.setdefault("secret", HMAC_SECRET)
@@ -119,7 +119,7 @@ SUCCESS = {
 
 @pytest.mark.parametrize("kind", ["teams", "slack", "google_chat"])
 async def test_chat_channel_posts_its_documented_payload(
-    kind: str, peer: RecordingPeer, http: httpx.AsyncClient
+    kind: str, peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     status, body, content_type = SUCCESS[kind]
     peer.reply(PATHS[kind], status, body, content_type=content_type)
@@ -140,9 +140,7 @@ async def test_chat_channel_posts_its_documented_payload(
     assert "authorization" not in request.headers  # the URL is the credential
 
 
-async def test_teams_workflow_accepts_with_202(
-    peer: RecordingPeer, http: httpx.AsyncClient
-) -> None:
+async def test_teams_workflow_accepts_with_202(peer: HttpPeer, http: httpx.AsyncClient) -> None:
     peer.reply(PATHS["teams"], 202)
     await teams.send(MESSAGE, chat_config("teams", peer), http)
     card = peer.requests[0].json()["attachments"][0]
@@ -151,7 +149,7 @@ async def test_teams_workflow_accepts_with_202(
 
 
 async def test_webhook_receiver_can_verify_the_signature(
-    peer: RecordingPeer, http: httpx.AsyncClient
+    peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     peer.reply(PATHS["webhook"], 204)
     await webhook.send(MESSAGE, chat_config("webhook", peer), http, now=NOW)
@@ -170,9 +168,7 @@ async def test_webhook_receiver_can_verify_the_signature(
     )
 
 
-async def test_webhook_secret_file(
-    peer: RecordingPeer, http: httpx.AsyncClient, tmp_path: Path
-) -> None:
+async def test_webhook_secret_file(peer: HttpPeer, http: httpx.AsyncClient, tmp_path: Path) -> None:
     key = tmp_path / "webhook.key"
     key.write_text(HMAC_SECRET + "\n")
     cfg = webhook.Config.model_validate(
@@ -193,7 +189,7 @@ async def test_webhook_secret_file(
 
 
 async def test_url_file_is_read_at_send_time(
-    peer: RecordingPeer, http: httpx.AsyncClient, tmp_path: Path
+    peer: HttpPeer, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     url_file = tmp_path / "slack.url"
     cfg = slack.Config.model_validate({"type": "slack", "url_file": str(url_file)})
@@ -222,7 +218,7 @@ SLACK_ERRORS = [
 
 @pytest.mark.parametrize(("status", "body", "permanent"), SLACK_ERRORS)
 async def test_slack_errors(
-    status: int, body: str, permanent: bool, peer: RecordingPeer, http: httpx.AsyncClient
+    status: int, body: str, permanent: bool, peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     peer.reply(PATHS["slack"], status, body)
     error = await expect_failure(slack.send(MESSAGE, chat_config("slack", peer), http))
@@ -234,7 +230,7 @@ async def test_slack_errors(
 
 @pytest.mark.parametrize("kind", CHAT)
 async def test_rate_limited_is_temporary_with_retry_after(
-    kind: str, peer: RecordingPeer, http: httpx.AsyncClient
+    kind: str, peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     peer.reply(PATHS[kind], 429, "rate_limited", headers={"Retry-After": "30"})
     module: Any = CHANNELS[kind]
@@ -248,7 +244,7 @@ async def test_rate_limited_is_temporary_with_retry_after(
     ("status", "permanent"), [(400, True), (404, True), (410, True), (500, False)]
 )
 async def test_status_codes_map_to_permanence(
-    kind: str, status: int, permanent: bool, peer: RecordingPeer, http: httpx.AsyncClient
+    kind: str, status: int, permanent: bool, peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     peer.reply(PATHS[kind], status, "nope")
     module: Any = CHANNELS[kind]
@@ -257,7 +253,7 @@ async def test_status_codes_map_to_permanence(
     assert f"HTTP {status}" in error.reason
 
 
-async def test_google_chat_json_error_detail(peer: RecordingPeer, http: httpx.AsyncClient) -> None:
+async def test_google_chat_json_error_detail(peer: HttpPeer, http: httpx.AsyncClient) -> None:
     peer.reply_json(
         PATHS["google_chat"],
         400,
@@ -277,7 +273,7 @@ async def test_google_chat_json_error_detail(peer: RecordingPeer, http: httpx.As
     )
 
 
-async def test_redirect_is_not_followed(peer: RecordingPeer, http: httpx.AsyncClient) -> None:
+async def test_redirect_is_not_followed(peer: HttpPeer, http: httpx.AsyncClient) -> None:
     peer.reply(PATHS["teams"], 301, "", headers={"Location": "https://elsewhere.example/x"})
     error = await expect_failure(teams.send(MESSAGE, chat_config("teams", peer), http))
     assert error.permanent and "redirects are not followed" in error.reason
@@ -286,7 +282,7 @@ async def test_redirect_is_not_followed(peer: RecordingPeer, http: httpx.AsyncCl
 
 @pytest.mark.parametrize("kind", CHAT)
 async def test_server_echoing_the_url_cannot_leak_it(
-    kind: str, peer: RecordingPeer, http: httpx.AsyncClient
+    kind: str, peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     peer.reply(PATHS[kind], 404, "unknown hook:", echo=True)
     module: Any = CHANNELS[kind]
@@ -316,7 +312,7 @@ async def test_connection_refused_is_temporary(kind: str, http: httpx.AsyncClien
 
 @pytest.mark.parametrize("kind", CHAT)
 async def test_no_answer_is_a_temporary_timeout(
-    kind: str, peer: RecordingPeer, http: httpx.AsyncClient
+    kind: str, peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     peer.reply(PATHS[kind], 200, hang=True)  # answers only when released, at teardown
     module: Any = CHANNELS[kind]
@@ -335,7 +331,7 @@ async def test_no_answer_is_a_temporary_timeout(
 
 
 async def test_sms_posts_twilio_form_with_basic_auth(
-    peer: RecordingPeer, http: httpx.AsyncClient
+    peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     peer.reply_json(
         MESSAGES_PATH,
@@ -357,7 +353,7 @@ async def test_sms_posts_twilio_form_with_basic_auth(
     }
 
 
-async def test_sms_token_file(peer: RecordingPeer, http: httpx.AsyncClient, tmp_path: Path) -> None:
+async def test_sms_token_file(peer: HttpPeer, http: httpx.AsyncClient, tmp_path: Path) -> None:
     token_file = tmp_path / "twilio.token"
     token_file.write_text(TOKEN + "\n")
     cfg = sms.Config.model_validate(
@@ -390,7 +386,7 @@ TWILIO_ERRORS = [
 
 @pytest.mark.parametrize(("status", "code", "text", "permanent"), TWILIO_ERRORS)
 async def test_sms_twilio_errors(
-    status: int, code: int, text: str, permanent: bool, peer: RecordingPeer, http: httpx.AsyncClient
+    status: int, code: int, text: str, permanent: bool, peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     peer.reply_json(
         MESSAGES_PATH,
@@ -408,9 +404,7 @@ async def test_sms_twilio_errors(
     assert error.reason.endswith(f": {code} {text}")
 
 
-async def test_sms_token_never_appears_in_errors(
-    peer: RecordingPeer, http: httpx.AsyncClient
-) -> None:
+async def test_sms_token_never_appears_in_errors(peer: HttpPeer, http: httpx.AsyncClient) -> None:
     basic = base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
     peer.reply(MESSAGES_PATH, 401, f"bad credentials {TOKEN} (Authorization: Basic {basic})")
     error = await expect_failure(sms.send(MESSAGE, sms_config(peer.url("")), http, "+15005550006"))
@@ -419,9 +413,7 @@ async def test_sms_token_never_appears_in_errors(
     assert error.reason.endswith("bad credentials *** (Authorization: Basic ***)")
 
 
-async def test_sms_rate_limit_with_retry_after(
-    peer: RecordingPeer, http: httpx.AsyncClient
-) -> None:
+async def test_sms_rate_limit_with_retry_after(peer: HttpPeer, http: httpx.AsyncClient) -> None:
     peer.reply_json(
         MESSAGES_PATH,
         429,
@@ -443,7 +435,7 @@ async def test_sms_rate_limit_with_retry_after(
     ],
 )
 async def test_sms_bad_recipient_is_permanent_and_sends_nothing(
-    recipient: str | None, problem: str, peer: RecordingPeer, http: httpx.AsyncClient
+    recipient: str | None, problem: str, peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     error = await expect_failure(sms.send(MESSAGE, sms_config(peer.url("")), http, recipient))
     assert error.permanent and problem in error.reason
@@ -451,7 +443,7 @@ async def test_sms_bad_recipient_is_permanent_and_sends_nothing(
 
 
 async def test_sms_connection_refused_and_timeout_are_temporary(
-    peer: RecordingPeer, http: httpx.AsyncClient
+    peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     port = free_port()
     refused = await expect_failure(
@@ -469,7 +461,7 @@ async def test_sms_connection_refused_and_timeout_are_temporary(
 
 
 async def test_response_body_is_read_only_up_to_the_cap(
-    peer: RecordingPeer, http: httpx.AsyncClient
+    peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     peer.reply("/big", 500, b"x" * (base.MAX_RESPONSE_BYTES * 4))
     error = await expect_failure(
@@ -480,7 +472,7 @@ async def test_response_body_is_read_only_up_to_the_cap(
 
 
 async def test_post_returns_the_response_with_its_body(
-    peer: RecordingPeer, http: httpx.AsyncClient
+    peer: HttpPeer, http: httpx.AsyncClient
 ) -> None:
     peer.reply_json("/ok", 201, {"sid": "SM1"})
     response = await base.post(http, peer.url("/ok"), data={"a": "b"}, timeout=5, where="Test")

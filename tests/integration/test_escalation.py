@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from aiohttp import web
-from channel_peers import RecordingPeer
 from peers import HttpPeer
 from smtp_peer import SmtpPeer
 
@@ -154,7 +153,7 @@ class Clock:
 @dataclass
 class Rig:
     peer: HttpPeer
-    vendor: RecordingPeer
+    vendor: HttpPeer
     smtp: SmtpPeer
     config: Config
     db: Path
@@ -221,7 +220,7 @@ async def make_rig(
     flapping: str = "{window: 30m, max_changes: 6}",
     sms_budget: int = 100,
 ) -> AsyncIterator[Rig]:
-    vendor = RecordingPeer()
+    vendor = HttpPeer()
     await vendor.start()
     vendor.reply("/teams", 202, "1")
     vendor.reply_json(
